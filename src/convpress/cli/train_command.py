@@ -1,0 +1,55 @@
+"""``convpress train``: train (or resume) a learned codec on image folders."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from convpress.training.loop import TrainConfig
+from convpress.zoo import DEFAULT_MODEL, PRESETS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train a learned codec",
+        description="Train one variable-rate network for all rates on folders of images. "
+        "Checkpoints go to RUNS_DIR/NAME every few minutes; --resume continues a run exactly.",
+    )
+    parser.add_argument("--data", nargs="+", required=True, help="training image folders")
+    parser.add_argument("--name", required=True, help="run name (folder under --runs-dir)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(PRESETS), help="architecture preset")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
+    parser.add_argument("--resume", action="store_true", help="continue the run's checkpoint (its stored settings win)")
+    parser.add_argument("--init-from", type=Path, help="start from this checkpoint's weights (fine-tuning)")
+    parser.add_argument("--metric", choices=("mse", "ms-ssim"), default="mse")
+    parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument("--final-crop", type=int, default=256, help="crop size of the last --final-fraction of steps")
+    parser.add_argument("--final-fraction", type=float, default=0.1)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--lr-milestones", type=float, nargs="*", default=[0.8, 0.95], help="fractions of --steps where lr drops 10x")
+    parser.add_argument("--downscale", type=float, default=2.0, help="random down-scaling of large images before cropping (max factor)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-bf16", action="store_true", help="train the transforms in float32 (slower)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    parser.add_argument("--val-data", type=Path, help="folder of validation images (e.g. Kodak), for monitoring only")
+    parser.add_argument("--validate-every", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(handler=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from convpress.training.codec import train_codec
+
+    config = TrainConfig(
+        name=args.name, steps=args.steps, batch_size=args.batch_size, crop=args.crop, final_crop=args.final_crop,
+        final_fraction=args.final_fraction, lr=args.lr, lr_milestones=list(args.lr_milestones),
+        checkpoint_minutes=args.checkpoint_minutes, seed=args.seed, threads=args.threads, bf16=not args.no_bf16,
+        extra={"metric": args.metric, "model": args.model, "data": [str(d) for d in args.data]},
+    )
+    train_codec(
+        config, args.data, args.model, args.runs_dir, args.resume, metric=args.metric, init_from=args.init_from,
+        validation_folder=args.val_data, validate_every=args.validate_every, downscale=args.downscale,
+    )
+    return 0

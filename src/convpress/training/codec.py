@@ -1,0 +1,82 @@
+"""Training of the learned codec: one network for every rate (levels sampled per image)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from convpress.models.autoencoders import LearnedImageModel
+from convpress.training.data import RandomCrops, list_images, load_images
+from convpress.training.losses import rate_distortion_loss
+from convpress.training.loop import TrainConfig, Trainer
+from convpress.zoo import create_model, model_from_config
+
+
+def codec_step(metric: str):
+    """The step function: a continuous level per sample, uniform over the model's range."""
+
+    def step(model: LearnedImageModel, batch: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        levels = torch.rand(batch.shape[0], generator=generator) * (_unwrap(model).levels - 1)
+        batch = batch.contiguous(memory_format=torch.channels_last)  # ~3x faster convolutions on CPU
+        output = model(batch, levels)
+        return rate_distortion_loss(output, batch, metric)
+
+    return step
+
+
+def kodak_validation(model: LearnedImageModel, folder: Path, count: int = 4, levels: tuple[float, ...] = (0.0, 3.5, 7.0)):
+    """Estimated bpp and PSNR on the first ``count`` images of a folder, at a few levels."""
+    images = load_images(list_images([folder])[:count], progress=False)
+    tensors = [torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float() / 255 for a in images]
+
+    @torch.no_grad()
+    def validate() -> dict:
+        results = {}
+        for level in levels:
+            metrics = [rate_distortion_loss(model(x, torch.tensor([level])), x) for x in tensors]
+            results[f"bpp@{level:g}"] = float(np.mean([m["bpp"] for m in metrics]))
+            results[f"psnr@{level:g}"] = float(np.mean([m["psnr"] for m in metrics]))
+        return results
+
+    return validate
+
+
+def train_codec(
+    config: TrainConfig,
+    datasets: list[str],
+    model_name: str,
+    runs_dir: Path,
+    resume: bool,
+    metric: str = "mse",
+    init_from: Path | None = None,
+    validation_folder: Path | None = None,
+    validate_every: int = 1000,
+    downscale: float = 2.0,
+) -> Trainer:
+    torch.set_num_threads(config.threads)
+    run_dir = Path(runs_dir) / config.name
+    checkpoint = run_dir / "checkpoint.pt"
+    if resume and checkpoint.exists():
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        config = TrainConfig(**saved["config"])
+        model = model_from_config(saved["model_config"])
+    else:
+        model = create_model(model_name)
+        if init_from is not None:
+            model.load_state_dict(torch.load(init_from, map_location="cpu", weights_only=True)["model"])
+    model.transform_autocast = config.bf16
+    model.to(memory_format=torch.channels_last)
+    images = load_images(list_images(datasets), min_side=config.final_crop)
+    data = RandomCrops(images, seed=config.seed, downscale=downscale)
+    trainer = Trainer(model, data, config, run_dir, codec_step(metric))
+    if resume and checkpoint.exists():
+        trainer.load()
+    validate = kodak_validation(model, validation_folder) if validation_folder else None
+    trainer.run(validate, validate_every)
+    return trainer
+
+
+def _unwrap(model):
+    return model.module if hasattr(model, "module") else model

@@ -1,0 +1,95 @@
+"""Training data: image folders held in memory, random crops, flips and optional down-scaling.
+
+Images are decoded once and kept as uint8 arrays (the whole shared training set is ~0.5 GB), so
+a training step costs no JPEG decoding. Sampling uses a numpy Generator whose state goes into
+checkpoints, so a resumed run sees exactly the crops the uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from convpress.errors import ConvpressError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def list_images(folders: Sequence[str | Path]) -> list[Path]:
+    """All image files directly inside (or below) the given folders, sorted for reproducibility."""
+    paths: list[Path] = []
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise ConvpressError(f"dataset folder not found: {folder}")
+        found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not found:
+            raise ConvpressError(f"no images in {folder}")
+        paths.extend(found)
+    return paths
+
+
+def load_images(paths: Sequence[Path], mode: str = "RGB", min_side: int = 64, progress: bool = True) -> list[np.ndarray]:
+    """Decode images to uint8 arrays ([H, W, C]); images smaller than ``min_side`` are skipped."""
+    arrays = []
+    for path in tqdm(paths, desc="loading images", disable=not progress, unit="img"):
+        with Image.open(path) as image:
+            image = image.convert(mode)
+            if min(image.size) >= min_side:
+                array = np.asarray(image)
+                arrays.append(array if array.ndim == 3 else array[:, :, None])
+    if not arrays:
+        raise ConvpressError(f"no training image has both sides >= {min_side} pixels")
+    return arrays
+
+
+class RandomCrops:
+    """Batches of random crops with flips and, optionally, random down-scaling first.
+
+    ``downscale`` > 1 lets a crop cover up to that many times its side of the original before being
+    resized (antialiased) to the crop size: large photos then also teach the model the
+    statistics of smaller, sharper images, as the Kodak-size test images are.
+    """
+
+    def __init__(self, images: list[np.ndarray], seed: int = 0, downscale: float = 1.0) -> None:
+        self.images = images
+        self.rng = np.random.default_rng(seed)
+        self.downscale = downscale
+
+    def state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+
+    def batch(self, size: int, crop: int) -> torch.Tensor:
+        """A float batch [size, C, crop, crop] in [0, 1]."""
+        crops = [self._one(crop) for _ in range(size)]
+        array = np.stack(crops).astype(np.float32) / 255.0
+        return torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
+
+    def _one(self, crop: int) -> np.ndarray:
+        image = self.images[self.rng.integers(len(self.images))]
+        height, width = image.shape[:2]
+        largest = min(height, width) / crop
+        factor = float(self.rng.uniform(1.0, min(self.downscale, largest))) if min(self.downscale, largest) > 1 else 1.0
+        if min(height, width) < crop:
+            raise ConvpressError(f"training image of {width}x{height} is smaller than the {crop}px crop")
+        window = min(int(round(crop * factor)), height, width)
+        top = int(self.rng.integers(0, height - window + 1))
+        left = int(self.rng.integers(0, width - window + 1))
+        patch = image[top : top + window, left : left + window]
+        if window != crop:
+            channels = patch.shape[2]
+            resized = Image.fromarray(patch if channels > 1 else patch[:, :, 0]).resize((crop, crop), Image.BICUBIC)
+            patch = np.asarray(resized).reshape(crop, crop, channels)
+        if self.rng.random() < 0.5:
+            patch = patch[:, ::-1]
+        if self.rng.random() < 0.5:
+            patch = patch[::-1]
+        return np.ascontiguousarray(patch)

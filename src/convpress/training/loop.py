@@ -1,0 +1,159 @@
+"""The training loop shared by codec and restoration training.
+
+What it guarantees:
+- checkpoints every few minutes, written atomically (temporary file + rename) to ``runs/NAME/``;
+- ``resume`` continues exactly: model, optimizer, step, learning-rate schedule, torch and numpy
+  random states, so a run interrupted by the end of a session finishes as if uninterrupted;
+- a JSONL log of every logging interval, and a progress bar with loss, rate, PSNR and ETA.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from convpress.training.data import RandomCrops
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; stored in the checkpoint so ``--resume`` needs no flags."""
+
+    name: str
+    steps: int
+    batch_size: int = 16
+    crop: int = 128
+    final_crop: int = 256
+    final_fraction: float = 0.1
+    lr: float = 5e-4
+    lr_milestones: list[float] = field(default_factory=lambda: [0.8, 0.95])
+    warmup_steps: int = 200
+    clip_norm: float = 1.0
+    checkpoint_minutes: float = 5.0
+    log_every: int = 50
+    seed: int = 0
+    threads: int = 2
+    bf16: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def crop_at(self, step: int) -> int:
+        """Curriculum: small crops for most of the run, ``final_crop`` for the last fraction."""
+        return self.final_crop if step >= self.steps * (1 - self.final_fraction) else self.crop
+
+    def lr_at(self, step: int) -> float:
+        """Linear warm-up, then constant with x0.1 decays at the milestone fractions of the run."""
+        warm = min(1.0, (step + 1) / max(1, self.warmup_steps))
+        decays = sum(step >= m * self.steps for m in self.lr_milestones)
+        return self.lr * warm * 0.1**decays
+
+
+StepFunction = Callable[[torch.nn.Module, torch.Tensor, torch.Generator], dict[str, torch.Tensor]]
+
+
+class Trainer:
+    """Runs ``step_fn`` over batches from ``data`` with checkpointing and logging."""
+
+    def __init__(self, model: torch.nn.Module, data: RandomCrops, config: TrainConfig, run_dir: Path, step_fn: StepFunction) -> None:
+        self.model = model
+        self.data = data
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.step_fn = step_fn
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        self.step = 0
+        self.elapsed = 0.0
+        self.generator = torch.Generator().manual_seed(config.seed)
+        torch.manual_seed(config.seed)
+        self.is_main = int(os.environ.get("RANK", "0")) == 0
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoint.pt"
+
+    def save(self) -> None:
+        """Atomically write the full training state."""
+        state = {
+            "config": asdict(self.config),
+            "model": _unwrap(self.model).state_dict(),
+            "model_config": getattr(_unwrap(self.model), "config", {}),
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "torch_rng": torch.get_rng_state(),
+            "generator": self.generator.get_state(),
+            "data_rng": json.dumps(self.data.state()),
+        }
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.checkpoint_path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.checkpoint_path)
+
+    def load(self) -> None:
+        state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
+        _unwrap(self.model).load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+        self.elapsed = float(state["elapsed"])
+        torch.set_rng_state(state["torch_rng"])
+        self.generator.set_state(state["generator"])
+        self.data.set_state(json.loads(state["data_rng"]))
+
+    def run(self, validate: Callable[[], dict] | None = None, validate_every: int = 0) -> None:
+        config = self.config
+        self.model.train()
+        log_path = self.run_dir / "log.jsonl"
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        last_save = time.monotonic()
+        window: dict[str, float] = {}
+        window_pixels, window_start = 0, time.monotonic()
+        bar = tqdm(total=config.steps, initial=self.step, desc=config.name, disable=not self.is_main, dynamic_ncols=True)
+        while self.step < config.steps:
+            for group in self.optimizer.param_groups:
+                group["lr"] = config.lr_at(self.step)
+            batch = self.data.batch(config.batch_size, config.crop_at(self.step))
+            started = time.monotonic()
+            metrics = self.step_fn(self.model, batch, self.generator)
+            self.optimizer.zero_grad(set_to_none=True)
+            metrics["loss"].backward()
+            if config.clip_norm > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.clip_norm)
+            self.optimizer.step()
+            self.elapsed += time.monotonic() - started
+            self.step += 1
+            window_pixels += batch.shape[0] * batch.shape[2] * batch.shape[3]
+            for key, value in metrics.items():
+                window[key] = window.get(key, 0.0) + float(value.detach())
+            if self.step % config.log_every == 0 or self.step == config.steps:
+                count = config.log_every if self.step % config.log_every == 0 else self.step % config.log_every
+                record = {k: v / count for k, v in window.items()}
+                record.update(step=self.step, lr=config.lr_at(self.step - 1), px_per_s=window_pixels / (time.monotonic() - window_start),
+                              train_hours=self.elapsed / 3600)
+                if validate is not None and validate_every and self.step % validate_every == 0:
+                    self.model.eval()
+                    record.update({f"val_{k}": v for k, v in validate().items()})
+                    self.model.train()
+                if self.is_main:
+                    with log_path.open("a") as handle:
+                        handle.write(json.dumps(record) + "\n")
+                    bar.set_postfix(loss=f"{record['loss']:.3f}", bpp=f"{record['bpp']:.3f}", psnr=f"{record['psnr']:.2f}",
+                                    kpx_s=f"{record['px_per_s'] / 1e3:.0f}")
+                window, window_pixels, window_start = {}, 0, time.monotonic()
+            bar.update(1)
+            if self.is_main and (time.monotonic() - last_save > config.checkpoint_minutes * 60 or self.step == config.steps):
+                self.save()
+                last_save = time.monotonic()
+        bar.close()
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if hasattr(model, "module") else model
+
+
+__all__ = ["TrainConfig", "Trainer"]
