@@ -50,3 +50,12 @@ def create_model(name: str, **overrides) -> LearnedImageModel:
 
 def config_json(model: nn.Module) -> str:
     return json.dumps(model.config, sort_keys=True)
+
+
+def weights_path(name: str) -> Path:
+    """Where the shipped weights of a named model live."""
+    return WEIGHTS_DIR / f"{name}.safetensors"
+
+
+def shipped_models() -> list[str]:
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))

@@ -36,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--val-data", type=Path, help="folder of validation images (e.g. Kodak), for monitoring only")
     parser.add_argument("--validate-every", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--time-limit", type=float, metavar="MINUTES", help="checkpoint and stop after this much wall time (resume later)")
     parser.set_defaults(handler=run_train)
 
 
@@ -51,5 +52,6 @@ def run_train(args: argparse.Namespace) -> int:
     train_codec(
         config, args.data, args.model, args.runs_dir, args.resume, metric=args.metric, init_from=args.init_from,
         validation_folder=args.val_data, validate_every=args.validate_every, downscale=args.downscale,
+        time_limit_minutes=args.time_limit,
     )
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from convpress.errors import ConvpressError
 from convpress.models.autoencoders import LearnedImageModel
 from convpress.training.data import RandomCrops, list_images, load_images
 from convpress.training.losses import rate_distortion_loss
@@ -54,18 +55,23 @@ def train_codec(
     validation_folder: Path | None = None,
     validate_every: int = 1000,
     downscale: float = 2.0,
+    time_limit_minutes: float | None = None,
 ) -> Trainer:
-    torch.set_num_threads(config.threads)
+    for crop in (config.crop, config.final_crop):
+        if crop % 64:
+            raise ConvpressError(f"crop sizes must be multiples of 64 (the hyper-latent stride), got {crop}")
     run_dir = Path(runs_dir) / config.name
     checkpoint = run_dir / "checkpoint.pt"
     if resume and checkpoint.exists():
         saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        config = TrainConfig(**saved["config"])
+        # The stored settings define the run; only the thread count may change between sessions.
+        config = TrainConfig(**{**saved["config"], "threads": config.threads})
         model = model_from_config(saved["model_config"])
     else:
         model = create_model(model_name)
         if init_from is not None:
             model.load_state_dict(torch.load(init_from, map_location="cpu", weights_only=True)["model"])
+    torch.set_num_threads(config.threads)
     model.transform_autocast = config.bf16
     model.to(memory_format=torch.channels_last)
     images = load_images(list_images(datasets), min_side=config.final_crop)
@@ -74,7 +80,7 @@ def train_codec(
     if resume and checkpoint.exists():
         trainer.load()
     validate = kodak_validation(model, validation_folder) if validation_folder else None
-    trainer.run(validate, validate_every)
+    trainer.run(validate, validate_every, time_limit_s=None if time_limit_minutes is None else 60 * time_limit_minutes)
     return trainer
 
 

@@ -105,8 +105,12 @@ class Trainer:
         self.generator.set_state(state["generator"])
         self.data.set_state(json.loads(state["data_rng"]))
 
-    def run(self, validate: Callable[[], dict] | None = None, validate_every: int = 0) -> None:
+    def run(self, validate: Callable[[], dict] | None = None, validate_every: int = 0,
+            stop_at: int | None = None, time_limit_s: float | None = None) -> None:
+        """Train until ``config.steps`` (or ``stop_at``, or ``time_limit_s`` of wall time), then checkpoint."""
         config = self.config
+        run_started = time.monotonic()
+        last_step = min(config.steps, stop_at) if stop_at is not None else config.steps
         self.model.train()
         log_path = self.run_dir / "log.jsonl"
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -114,7 +118,7 @@ class Trainer:
         window: dict[str, float] = {}
         window_pixels, window_start = 0, time.monotonic()
         bar = tqdm(total=config.steps, initial=self.step, desc=config.name, disable=not self.is_main, dynamic_ncols=True)
-        while self.step < config.steps:
+        while self.step < last_step:
             for group in self.optimizer.param_groups:
                 group["lr"] = config.lr_at(self.step)
             batch = self.data.batch(config.batch_size, config.crop_at(self.step))
@@ -146,9 +150,12 @@ class Trainer:
                                     kpx_s=f"{record['px_per_s'] / 1e3:.0f}")
                 window, window_pixels, window_start = {}, 0, time.monotonic()
             bar.update(1)
-            if self.is_main and (time.monotonic() - last_save > config.checkpoint_minutes * 60 or self.step == config.steps):
+            out_of_time = time_limit_s is not None and time.monotonic() - run_started > time_limit_s
+            if self.is_main and (time.monotonic() - last_save > config.checkpoint_minutes * 60 or self.step == last_step or out_of_time):
                 self.save()
                 last_save = time.monotonic()
+            if out_of_time:
+                break
         bar.close()
 
 

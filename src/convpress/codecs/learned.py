@@ -1,0 +1,221 @@
+"""The learned CNN codec (``.cpz``): any image size, gray/RGB/RGBA, a continuous quality knob,
+and rate targets (bits per pixel, file size in bytes, or PSNR) found by search on that knob.
+
+Quality 1-100 maps linearly onto the model's continuous rate level (its trained lambdas span
+about 0.1 to 2 bpp on Kodak). Gray images are coded as RGB with equal channels and come back
+gray; the alpha channel of RGBA images is stored losslessly (PNG) in a stream of its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from convpress.codecs.base import DEFAULT_QUALITY, Codec, check_quality
+from convpress.codecs.registry import register
+from convpress.coding.container import CpzHeader, ModelFamily, is_cpz, pack, unpack
+from convpress.errors import CodecUnavailableError, CorruptDataError, UnsupportedImageError
+from convpress.models.compression import DEFAULT_TILE, LATENT_STRIDE, PAD_MULTIPLE, TILE_MARGIN, LatentCodec, pad_to_multiple
+from convpress.models.gain import quality_to_level
+from convpress.models.loading import LoadedModel, load_model_file
+from convpress.zoo import DEFAULT_MODEL, shipped_models, weights_path
+
+TARGET_TOLERANCE = 0.03
+"""Rate targets are met within 3% when the quality range allows it."""
+
+
+@functools.lru_cache(maxsize=4)
+def load_model(name_or_path: str) -> LoadedModel:
+    """A shipped model by name, or a model file by path (cached)."""
+    path = Path(name_or_path)
+    if path.suffix != ".safetensors":
+        path = weights_path(name_or_path)
+        if not path.is_file():
+            shipped = ", ".join(shipped_models()) or "none"
+            raise CodecUnavailableError(f"no weights for model {name_or_path!r} (shipped: {shipped})")
+    return load_model_file(path)
+
+
+@dataclass
+class Prepared:
+    """An image as the network sees it: padded float RGB, plus what is needed to rebuild it."""
+
+    pixels: torch.Tensor
+    width: int
+    height: int
+    mode: str
+    alpha: bytes | None
+
+
+def prepare(image: Image.Image) -> Prepared:
+    if image.mode not in ("L", "RGB", "RGBA"):
+        raise UnsupportedImageError(f"learned codec cannot store {image.mode} images (it accepts L, RGB, RGBA)")
+    alpha = None
+    if image.mode == "RGBA":
+        buffer = io.BytesIO()
+        image.getchannel("A").save(buffer, format="PNG", optimize=True)
+        alpha = buffer.getvalue()
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    pixels = torch.from_numpy(rgb).permute(2, 0, 1)[None]
+    return Prepared(pad_to_multiple(pixels, PAD_MULTIPLE), image.width, image.height, image.mode, alpha)
+
+
+def to_image(x: torch.Tensor, width: int, height: int, mode: str, alpha: bytes | None) -> Image.Image:
+    array = torch.round(x[0, :, :height, :width].clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
+    if mode == "L":
+        gray = np.round(array.astype(np.float32).mean(axis=2)).astype(np.uint8)
+        return Image.fromarray(gray, "L")
+    image = Image.fromarray(np.ascontiguousarray(array), "RGB")
+    if mode == "RGBA":
+        try:
+            alpha_image = Image.open(io.BytesIO(alpha or b""))
+            alpha_image.load()
+        except Exception as exc:
+            raise CorruptDataError(f"corrupt alpha stream ({exc})") from exc
+        if alpha_image.size != image.size or alpha_image.mode != "L":
+            raise CorruptDataError("alpha stream does not match the image")
+        image.putalpha(alpha_image)
+    return image
+
+
+class Encoding:
+    """One image analysed once, codable at any quality (the analysis does not depend on it)."""
+
+    def __init__(self, loaded: LoadedModel, image: Image.Image) -> None:
+        self.loaded = loaded
+        self.prepared = prepare(image)
+        self.tile = DEFAULT_TILE
+        with torch.inference_mode():
+            self.latents = loaded.codec.analyze(self.prepared.pixels, 0.0, self.tile)
+            neutral_gain, _ = loaded.model.gain.gains(torch.tensor([0.0]))
+            self.raw_latents = self.latents / neutral_gain
+
+    def encode(self, quality: float) -> bytes:
+        quality = round(check_quality(quality), 2)
+        codec: LatentCodec = self.loaded.codec
+        level = quality_to_level(quality, self.loaded.model.levels)
+        with torch.inference_mode():
+            gain, _ = self.loaded.model.gain.gains(torch.tensor([level]))
+            coded, _ = codec.encode_latents(self.raw_latents * gain)
+        prepared = self.prepared
+        header = CpzHeader(
+            family=ModelFamily.LEARNED_AUTOENCODER,
+            model_name=self.loaded.name,
+            weights_hash=self.loaded.weights_hash,
+            quality=quality,
+            width=prepared.width,
+            height=prepared.height,
+            mode=prepared.mode,
+            symbols_crc=coded.checksum,
+            tile_size=self._tile_size(),
+            tile_overlap=TILE_MARGIN * LATENT_STRIDE if self._tile_size() else 0,
+        )
+        streams = [coded.stream] + ([prepared.alpha] if prepared.alpha is not None else [])
+        return pack(header, streams)
+
+    def _tile_size(self) -> int:
+        height, width = self.prepared.pixels.shape[2:]
+        side = self.tile * LATENT_STRIDE
+        return side if max(height, width) > side else 0
+
+
+def decode_cpz(data: bytes, model: str | None = None) -> Image.Image:
+    header, streams = unpack(data)
+    if header.family != ModelFamily.LEARNED_AUTOENCODER:
+        raise CodecUnavailableError("this .cpz file was written by the overfitted codec, not the learned one")
+    loaded = load_model(model or header.model_name)
+    header.check_model(loaded.name, loaded.weights_hash)
+    expected_streams = 2 if header.mode == "RGBA" else 1
+    if len(streams) != expected_streams:
+        raise CorruptDataError(f"expected {expected_streams} stream(s) for a {header.mode} image, found {len(streams)}")
+    padded_h = -(-header.height // PAD_MULTIPLE) * PAD_MULTIPLE
+    padded_w = -(-header.width // PAD_MULTIPLE) * PAD_MULTIPLE
+    level = quality_to_level(header.quality, loaded.model.levels)
+    with torch.inference_mode():
+        y_hat = loaded.codec.decode_latents(streams[0], (padded_h // LATENT_STRIDE, padded_w // LATENT_STRIDE), header.symbols_crc)
+        x_hat = loaded.codec.synthesize(y_hat, level, DEFAULT_TILE)
+    return to_image(x_hat, header.width, header.height, header.mode, streams[1] if header.mode == "RGBA" else None)
+
+
+def search_quality(encoding: Encoding, measure, target: float, what: str) -> tuple[bytes, float]:
+    """Bisection on the continuous quality so that ``measure(data)`` lands within 3% of ``target``.
+
+    ``measure`` must increase with quality. Returns the best file found; warns when the target is
+    outside the reachable range (the closest end is returned then).
+    """
+    low, high = 1.0, 100.0
+    best: tuple[float, bytes, float] | None = None
+    for _ in range(20):
+        quality = (low + high) / 2
+        data = encoding.encode(quality)
+        value = measure(data)
+        error = abs(value - target) / target
+        if best is None or error < best[0]:
+            best = (error, data, value)
+        if error <= TARGET_TOLERANCE / 3:
+            break
+        if value < target:
+            low = quality
+        else:
+            high = quality
+    assert best is not None
+    if best[0] > TARGET_TOLERANCE:
+        for edge in (1.0, 100.0):
+            data = encoding.encode(edge)
+            value = measure(data)
+            if abs(value - target) / target < best[0]:
+                best = (abs(value - target) / target, data, value)
+        warnings.warn(f"target {what} {target:g} is out of reach; closest reachable: {best[2]:.4g}", stacklevel=3)
+    return best[1], best[2]
+
+
+@register
+class LearnedCodec(Codec):
+    name = "learned"
+    description = f"convpress CNN codec (default model {DEFAULT_MODEL})"
+    extensions = (".cpz",)
+
+    def __init__(self, model: str | None = None) -> None:
+        self.model = model
+        """Model name or weights path; None: the default model to encode, the file's model to decode."""
+
+    @classmethod
+    def is_available(cls) -> bool:
+        return weights_path(DEFAULT_MODEL).is_file()
+
+    @classmethod
+    def sniff(cls, data: bytes) -> bool:
+        return is_cpz(data)
+
+    def encode(self, image: Image.Image, quality: float = DEFAULT_QUALITY, *, model: str | None = None,
+               target_bpp: float | None = None, target_size: int | None = None, target_psnr: float | None = None,
+               **options) -> bytes:
+        if options:
+            raise ValueError(f"learned codec has no option(s) {', '.join(sorted(options))}")
+        self.check_mode(image)
+        model = model or self.model
+        encoding = Encoding(load_model(model or DEFAULT_MODEL), image)
+        pixels = image.width * image.height
+        if target_bpp is not None:
+            return search_quality(encoding, lambda d: 8 * len(d) / pixels, target_bpp, "bpp")[0]
+        if target_size is not None:
+            return search_quality(encoding, lambda d: float(len(d)), float(target_size), "size")[0]
+        if target_psnr is not None:
+            reference = np.asarray(image, dtype=np.float64)
+            return search_quality(encoding, lambda d: _psnr(reference, np.asarray(decode_cpz(d, model), dtype=np.float64)), target_psnr, "PSNR")[0]
+        return encoding.encode(quality)
+
+    def decode(self, data: bytes) -> Image.Image:
+        return decode_cpz(data, self.model)
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a - b) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)

@@ -1,0 +1,243 @@
+"""Real compression with the learned models: latents -> integer symbols -> range-coded bytes.
+
+The encoder and the decoder share one procedure per model family, so that every symbol is coded
+with exactly the table the decoder will pick:
+
+- hyper-latents ``z``: one integer CDF table per channel (the factorized prior's);
+- latents ``y`` (hyperprior models): means and scale indices from the fixed-point networks of
+  :mod:`convpress.models.exact` (bit-exact on any machine), anchors first, then the non-anchors
+  with the checkerboard context of the decoded anchors;
+- latents ``y`` (factorized model): one table per channel.
+
+Transforms (``g_a`` and ``g_s``) run in float32, on overlapping tiles whose margins exceed their
+receptive fields, so large images need bounded memory and the tiled result equals the untiled one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from convpress.coding.rangecoder import SymbolDecoder, SymbolEncoder, estimate_bits
+from convpress.coding.tables import CdfTables
+from convpress.models.autoencoders import FactorizedPriorModel, HyperpriorModel, LearnedImageModel
+from convpress.models.exact import ACT_BITS, exact_network, from_fixed_point, to_fixed_point
+from convpress.models.layers import anchor_mask
+
+LATENT_STRIDE = 16
+PAD_MULTIPLE = 64
+"""Images are padded (by edge replication) to a multiple of the hyper-latent stride."""
+TILE_MARGIN = 4
+"""Latent positions of overlap on each side of a tile: more than the transforms' receptive fields."""
+DEFAULT_TILE = 64
+"""Tile side in latent positions (1024 pixels): a 768x512 image is a single tile."""
+
+
+@dataclass
+class CodedLatents:
+    """What the coder produced for one image: the stream, the symbols' checksum and the rate estimate."""
+
+    stream: bytes
+    checksum: int
+    estimated_bits: float
+
+
+class ModelTables:
+    """Integer entropy-coding data of a model, built at export and stored in its weights file."""
+
+    def __init__(self, tables: dict[str, CdfTables], scale_thresholds: np.ndarray | None) -> None:
+        self.tables = tables
+        self.scale_thresholds = scale_thresholds
+
+    @classmethod
+    def build(cls, model: LearnedImageModel, precision: int = 16, tail_mass: float = 1e-9) -> "ModelTables":
+        tables = {}
+        if isinstance(model, HyperpriorModel):
+            tables["z"] = _tables_from(*model.hyper_prior.integer_pmfs(tail_mass), tail_mass, precision)
+            tables["y"] = _tables_from(*model.gaussian.integer_pmfs(tail_mass), tail_mass, precision)
+            scale_table = model.gaussian.scale_table.double()
+            boundaries = torch.sqrt(scale_table[:-1] * scale_table[1:])
+            thresholds = torch.ceil(boundaries * 2**ACT_BITS).numpy().astype(np.int64)
+            return cls(tables, thresholds)
+        tables["y"] = _tables_from(*model.prior.integer_pmfs(tail_mass), tail_mass, precision)
+        return cls(tables, None)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        arrays = {}
+        for name, table in self.tables.items():
+            arrays.update(table.to_arrays(prefix=f"tables.{name}."))
+        if self.scale_thresholds is not None:
+            arrays["tables.scale_thresholds"] = self.scale_thresholds.astype(np.int64)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "ModelTables":
+        names = sorted({key.split(".")[1] for key in arrays if key.startswith("tables.") and key.count(".") >= 2})
+        tables = {name: CdfTables.from_arrays(arrays, prefix=f"tables.{name}.") for name in names}
+        thresholds = arrays.get("tables.scale_thresholds")
+        return cls(tables, None if thresholds is None else np.asarray(thresholds, dtype=np.int64))
+
+
+def _tables_from(pmfs: list[np.ndarray], offsets: np.ndarray, tail_mass: float, precision: int) -> CdfTables:
+    return CdfTables.from_pmfs(pmfs, offsets, [tail_mass] * len(pmfs), precision)
+
+
+class LatentCodec:
+    """Compresses and decompresses the latents of one model with its integer tables."""
+
+    def __init__(self, model: LearnedImageModel, tables: ModelTables) -> None:
+        self.model = model.eval()
+        self.tables = tables
+        if isinstance(model, HyperpriorModel):
+            self.exact_h_s = exact_network(model.h_s)
+            self.exact_parameters = exact_network(model.entropy_parameters)
+            self.exact_context = exact_network(model.context) if model.context is not None else None
+
+    # ----- transforms (float, tiled) -------------------------------------------------------
+
+    def analyze(self, x: torch.Tensor, level: float, tile: int = DEFAULT_TILE) -> torch.Tensor:
+        """Padded image [1, 3, H, W] -> gained latents [1, M, H/16, W/16]."""
+        encoder_gain, _ = self.model.gain.gains(torch.tensor([level]))
+        latent = _tiled(self.model.g_a, x, tile * LATENT_STRIDE, TILE_MARGIN * LATENT_STRIDE, 1 / LATENT_STRIDE)
+        return latent * encoder_gain
+
+    def synthesize(self, y_hat: torch.Tensor, level: float, tile: int = DEFAULT_TILE) -> torch.Tensor:
+        _, decoder_gain = self.model.gain.gains(torch.tensor([level]))
+        return _tiled(self.model.g_s, y_hat * decoder_gain, tile, TILE_MARGIN, LATENT_STRIDE)
+
+    # ----- entropy coding ------------------------------------------------------------------
+
+    def encode_latents(self, y: torch.Tensor) -> tuple[CodedLatents, torch.Tensor]:
+        """Code the latents; returns the stream and the dequantized latents the decoder will see."""
+        encoder = SymbolEncoder()
+        bits = 0.0
+
+        def code(symbols: np.ndarray, index: np.ndarray, table: CdfTables) -> None:
+            nonlocal bits
+            encoder.encode(symbols, index, table)
+            bits += estimate_bits(symbols, index, table)
+
+        if isinstance(self.model, FactorizedPriorModel):
+            symbols = torch.round(y).numpy().astype(np.int32)
+            code(symbols, _channel_index(symbols.shape), self.tables.tables["y"])
+            y_hat = torch.from_numpy(symbols.astype(np.float32))
+        else:
+            z_symbols = torch.round(self.model.h_a(y)).numpy().astype(np.int32)
+            code(z_symbols, _channel_index(z_symbols.shape), self.tables.tables["z"])
+            y_hat = self._code_gaussian(y, z_symbols, code_or_decode=code)
+        return CodedLatents(encoder.finish(), encoder.checksum, bits), y_hat
+
+    def decode_latents(self, stream: bytes, latent_shape: tuple[int, int], expected_checksum: int) -> torch.Tensor:
+        """The dequantized latents [1, M, h, w] of a stream; CorruptDataError if it does not check out."""
+        decoder = SymbolDecoder(stream)
+        channels = self.model.config["latent"]
+        height, width = latent_shape
+        if isinstance(self.model, FactorizedPriorModel):
+            shape = (1, channels, height, width)
+            symbols = decoder.decode(_channel_index(shape), self.tables.tables["y"])
+            y_hat = torch.from_numpy(symbols.astype(np.float32))
+        else:
+            hyper_channels = self.model.config["hyper"]
+            z_shape = (1, hyper_channels, height // 4, width // 4)
+            z_symbols = decoder.decode(_channel_index(z_shape), self.tables.tables["z"])
+
+            def decode(symbols: np.ndarray | None, index: np.ndarray, table: CdfTables) -> np.ndarray:
+                return decoder.decode(index, table)
+
+            y_hat = self._code_gaussian(None, z_symbols, code_or_decode=decode, latent_shape=latent_shape)
+        decoder.verify(expected_checksum)
+        return y_hat
+
+    def _code_gaussian(
+        self,
+        y: torch.Tensor | None,
+        z_symbols: np.ndarray,
+        code_or_decode: Callable,
+        latent_shape: tuple[int, int] | None = None,
+    ) -> torch.Tensor:
+        """The two-pass (anchors, then the rest) Gaussian coding shared by encoder and decoder.
+
+        With ``y`` given it encodes (``code_or_decode(symbols, index, tables)``); with ``y`` None it
+        decodes (``code_or_decode(None, index, tables)`` returns the symbols).
+        """
+        hyper = self.exact_h_s(to_fixed_point(torch.from_numpy(z_symbols.astype(np.float64))))
+        channels = self.model.config["latent"]
+        height, width = hyper.shape[2:]
+        y_hat_fixed = torch.zeros(1, channels, height, width, dtype=torch.float64)
+        if self.exact_context is None:
+            passes = [torch.ones(1, 1, height, width, dtype=torch.bool)]
+        else:
+            anchors = anchor_mask(height, width)
+            passes = [anchors, ~anchors]
+        for number, positions in enumerate(passes):
+            context = self._context(y_hat_fixed, number)
+            means, scale_index = self._parameters(hyper, context, positions)
+            selected = positions.expand(1, channels, height, width)
+            if y is not None:
+                symbols = torch.round(y.double()[selected].view(channels, -1) - from_fixed_point(means))
+                symbols = symbols.numpy().astype(np.int32)
+                code_or_decode(symbols, scale_index, self.tables.tables["y"])
+            else:
+                symbols = code_or_decode(None, scale_index, self.tables.tables["y"])
+            values = torch.from_numpy(symbols.astype(np.float64)) * 2**ACT_BITS + means
+            y_hat_fixed[selected] = values.reshape(-1)
+        return from_fixed_point(y_hat_fixed).float()
+
+    def _context(self, y_hat_fixed: torch.Tensor, pass_number: int) -> torch.Tensor | None:
+        if self.exact_context is None:
+            return None
+        if pass_number == 0:
+            return torch.zeros_like(y_hat_fixed)
+        return self.exact_context(y_hat_fixed)
+
+    def _parameters(self, hyper: torch.Tensor, context: torch.Tensor | None, positions: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+        """Fixed-point means [M, P] and scale-table indices [M, P] at the selected positions."""
+        features = hyper if context is None else torch.cat([hyper, context], 1)
+        flat = positions.flatten()
+        gathered = features.flatten(2)[:, :, flat].unsqueeze(-1)  # [1, C, P, 1]: 1x1 layers only
+        means, scales = self.exact_parameters(gathered).squeeze(-1).squeeze(0).chunk(2, dim=0)
+        scale_index = np.searchsorted(self.tables.scale_thresholds, scales.numpy().astype(np.int64), side="right")
+        return means, scale_index.astype(np.int32)
+
+
+def _channel_index(shape: tuple[int, ...]) -> np.ndarray:
+    """Table index = channel, for tensors [1, C, H, W] coded with one table per channel."""
+    return np.broadcast_to(np.arange(shape[1], dtype=np.int32).reshape(1, -1, 1, 1), shape)
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int = PAD_MULTIPLE) -> torch.Tensor:
+    """Replicate the last row/column so both sides are multiples of ``multiple``."""
+    height, width = x.shape[2:]
+    pad_h, pad_w = -height % multiple, -width % multiple
+    if pad_h or pad_w:
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+    return x
+
+
+def _tiled(network: nn.Module, x: torch.Tensor, tile: int, margin: int, scale: float) -> torch.Tensor:
+    """Apply ``network`` (resolution factor ``scale``) on overlapping tiles and stitch the centres.
+
+    ``tile`` and ``margin`` are in input positions. With margins larger than the network's receptive
+    field, every output position sees exactly the inputs it would see untiled.
+    """
+    height, width = x.shape[2:]
+    if height <= tile and width <= tile:
+        return network(x)
+    out_rows = []
+    for top in range(0, height, tile):
+        row = []
+        for left in range(0, width, tile):
+            t0, l0 = max(0, top - margin), max(0, left - margin)
+            t1, l1 = min(height, top + tile + margin), min(width, left + tile + margin)
+            out = network(x[:, :, t0:t1, l0:l1])
+            ct, cl = round((top - t0) * scale), round((left - l0) * scale)
+            ch = round((min(top + tile, height) - top) * scale)
+            cw = round((min(left + tile, width) - left) * scale)
+            row.append(out[:, :, ct : ct + ch, cl : cl + cw])
+        out_rows.append(torch.cat(row, dim=3))
+    return torch.cat(out_rows, dim=2)

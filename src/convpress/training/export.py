@@ -1,0 +1,27 @@
+"""``convpress export``: a training checkpoint -> a shipped model file plus its model card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from convpress.models.compression import ModelTables
+from convpress.models.loading import save_model_file
+from convpress.zoo import model_from_config
+
+
+def export_checkpoint(checkpoint: Path, output: Path, name: str) -> Path:
+    """Write ``output`` (safetensors: fp16 weights, integer CDF tables) from a checkpoint."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    model = model_from_config(state["model_config"])
+    model.load_state_dict(state["model"])
+    model.eval()
+    # Build the tables from the weights as they will be loaded (fp16-rounded), so both agree.
+    save_model_file(output, name, model, ModelTables.build(model), half=True)
+    from convpress.models.loading import load_model_file
+
+    rounded = load_model_file(output).model
+    extra = {"steps": state["step"], "train_hours": round(state["elapsed"] / 3600, 3), "train_config": state["config"]}
+    save_model_file(output, name, rounded, ModelTables.build(rounded), extra=extra, half=True)
+    return output

@@ -1,0 +1,31 @@
+import torch
+
+from convpress.models.gain import GainUnits, level_to_quality, quality_to_level
+
+
+def test_gains_at_integer_levels_are_the_learned_vectors():
+    units = GainUnits(4, (0.01, 0.02, 0.04))
+    encoder, decoder = units.gains(torch.tensor([0.0, 1.0, 2.0]))
+    assert torch.allclose(encoder[:, :, 0, 0], torch.exp(units.log_encoder_gain))
+    assert torch.allclose(decoder[:, :, 0, 0], torch.exp(units.log_decoder_gain))
+
+
+def test_interpolation_is_geometric_and_lambda_monotone():
+    units = GainUnits(2, (0.01, 0.04))
+    encoder, _ = units.gains(torch.tensor([0.5]))
+    low, high = torch.exp(units.log_encoder_gain)
+    assert torch.allclose(encoder[0, :, 0, 0], torch.sqrt(low * high))
+    lambdas = units.lmbda(torch.linspace(0, 1, 5))
+    assert torch.allclose(lambdas[2], torch.tensor(0.02))
+    assert bool((lambdas[1:] > lambdas[:-1]).all())
+
+
+def test_higher_rate_levels_start_with_larger_gains():
+    units = GainUnits(3)
+    encoder, _ = units.gains(torch.arange(8).float())
+    assert bool((encoder[1:, 0] > encoder[:-1, 0]).all())
+
+
+def test_quality_scale_maps_onto_levels_and_back():
+    assert quality_to_level(1, 8) == 0 and quality_to_level(100, 8) == 7
+    assert abs(level_to_quality(quality_to_level(37.5, 8), 8) - 37.5) < 1e-9

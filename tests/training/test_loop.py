@@ -1,0 +1,72 @@
+"""Training: a tiny model learns, and a resumed run is identical to an uninterrupted one."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from convpress.training.codec import codec_step
+from convpress.training.data import RandomCrops, list_images, load_images
+from convpress.training.loop import TrainConfig, Trainer
+from convpress.zoo import create_model
+
+from ..conftest import natural_like
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for seed in range(3):
+        Image.fromarray(natural_like(64, 80, 3, seed)).save(folder / f"{seed}.png")
+    return folder
+
+
+def _trainer(folder, run_dir, steps, lr=2e-3):
+    torch.manual_seed(0)
+    model = create_model("cp-tiny")
+    data = RandomCrops(load_images(list_images([folder]), min_side=64, progress=False), seed=1)
+    config = TrainConfig(name="t", steps=steps, batch_size=4, crop=64, final_crop=64, lr=lr, warmup_steps=1,
+                         lr_milestones=[], log_every=5, bf16=False)
+    return Trainer(model, data, config, run_dir, codec_step("mse"))
+
+
+def test_tiny_model_loss_falls(image_folder, tmp_path):
+    trainer = _trainer(image_folder, tmp_path / "run", steps=40)
+    trainer.run()
+    losses = [json.loads(line)["loss"] for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert len(losses) == 8
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_resume_continues_exactly(image_folder, tmp_path):
+    straight = _trainer(image_folder, tmp_path / "a", steps=6)
+    straight.run()
+    interrupted = _trainer(image_folder, tmp_path / "b", steps=6)
+    interrupted.run(stop_at=3)
+    assert interrupted.step == 3 and (tmp_path / "b" / "checkpoint.pt").exists()
+    resumed = _trainer(image_folder, tmp_path / "b", steps=6)
+    resumed.load()
+    resumed.run()
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+
+
+def test_random_crops_shapes_and_flips_are_reproducible(image_folder):
+    images = load_images(list_images([image_folder]), min_side=64, progress=False)
+    first = RandomCrops(images, seed=5, downscale=1.5).batch(3, 64)
+    second = RandomCrops(images, seed=5, downscale=1.5).batch(3, 64)
+    assert first.shape == (3, 3, 64, 64) and torch.equal(first, second)
+    assert 0.0 <= float(first.min()) and float(first.max()) <= 1.0
+
+
+def test_learning_rate_schedule_warms_up_and_decays():
+    config = TrainConfig(name="s", steps=100, lr=1e-3, warmup_steps=10, lr_milestones=[0.5, 0.9])
+    assert config.lr_at(0) == pytest.approx(1e-4)
+    assert config.lr_at(20) == pytest.approx(1e-3)
+    assert config.lr_at(60) == pytest.approx(1e-4)
+    assert config.lr_at(95) == pytest.approx(1e-5)
+    assert config.crop_at(0) == 128 and config.crop_at(95) == 256
+    assert np.isclose(config.lr_at(49), 1e-3)
