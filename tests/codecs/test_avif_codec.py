@@ -31,7 +31,8 @@ def nclx(data: bytes) -> tuple[int, int, int, bool]:
 
 
 @pytest.mark.parametrize(
-    ("subsampling", "expected"), [("4:2:0", ChromaFormat(False, 1, 1)), ("4:2:2", ChromaFormat(False, 1, 0)), ("4:4:4", ChromaFormat(False, 0, 0))]
+    ("subsampling", "expected"),
+    [("4:2:0", ChromaFormat(False, 1, 1)), ("4:2:2", ChromaFormat(False, 1, 0)), ("4:4:4", ChromaFormat(False, 0, 0))],
 )
 def test_subsampling_option_sets_the_av1_chroma_format(subsampling, expected):
     assert chroma_format(encode("avif", make_image("RGB"), subsampling=subsampling)) == expected

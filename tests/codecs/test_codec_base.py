@@ -5,12 +5,13 @@ from __future__ import annotations
 import struct
 
 import pytest
+from PIL import Image
 
 from convpress.codecs import base, registry
 from convpress.codecs.base import CodecOption, check_quality, isobmff_brands, pixels_only
 from convpress.codecs.jpeg import JpegCodec
 from convpress.codecs.webp import WebpCodec
-from convpress.errors import CodecUnavailableError, CorruptDataError, InvalidParameterError
+from convpress.errors import CodecUnavailableError, CorruptDataError, InvalidParameterError, UnsupportedImageError
 
 SPEED = CodecOption("speed", 6, "encoder speed", minimum=0, maximum=10)
 CHROMA = CodecOption("subsampling", "4:2:0", "chroma", choices=("4:2:0", "4:4:4"))
@@ -21,7 +22,10 @@ def test_integer_option_accepts_numbers_and_text(given, expected):
     assert SPEED.parse(given) == expected
 
 
-@pytest.mark.parametrize(("given", "message"), [("fast", "must be an integer"), ("4.5", "must be an integer"), (11, "between 0 and 10, got 11"), ("-1", "got -1")])
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [("fast", "must be an integer"), ("4.5", "must be an integer"), (11, "between 0 and 10, got 11"), ("-1", "got -1")],
+)
 def test_integer_option_refuses_non_integers_and_out_of_range(given, message):
     with pytest.raises(InvalidParameterError, match=message):
         SPEED.parse(given)
@@ -73,7 +77,9 @@ def test_isobmff_brands_stops_at_the_box_end():
     assert isobmff_brands(ftyp(b"heic", b"mif1")) == {b"heic", b"mif1"}  # not b"\x00\x00\x00\x08"
 
 
-@pytest.mark.parametrize("data", [b"", b"\x00\x00\x00\x18ftyp", b"RIFF\x00\x00\x00\x00WEBPVP8 ", ftyp(b"avif", declared_size=8)])
+@pytest.mark.parametrize(
+    "data", [b"", b"\x00\x00\x00\x18ftyp", b"RIFF\x00\x00\x00\x00WEBPVP8 ", ftyp(b"avif", declared_size=8)]
+)
 def test_isobmff_brands_of_other_or_broken_data_is_empty(data):
     assert isobmff_brands(data) == frozenset()
 
@@ -112,6 +118,18 @@ class MissingLibraryCodec(base.PillowCodec):
 def missing_library_codec(monkeypatch):
     monkeypatch.setitem(registry._CODECS, MissingLibraryCodec.name, MissingLibraryCodec)
     return MissingLibraryCodec
+
+
+class MisconfiguredWebp(WebpCodec):
+    """Passes libwebp a setting it rejects, standing in for any encoder failure."""
+
+    def save_options(self, image, quality, lossless, settings):
+        return {"method": 99}
+
+
+def test_encoder_failure_is_reported_as_a_user_error_with_the_library_message():
+    with pytest.raises(UnsupportedImageError, match="webp encoder failed on a 3x2 RGB image: invalid configuration"):
+        MisconfiguredWebp().encode(Image.new("RGB", (3, 2)))
 
 
 def test_codec_without_its_library_is_unavailable_and_unlisted(missing_library_codec):

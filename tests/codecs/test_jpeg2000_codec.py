@@ -41,7 +41,9 @@ def test_ratio_runs_geometrically_from_250_to_2():
     assert compression_ratio(75) == pytest.approx(6.77, abs=0.01)
 
 
-@pytest.mark.parametrize(("size", "levels"), [((1, 1), 1), ((3, 7), 2), ((7, 3), 2), ((1000, 17), 5), ((32, 32), 6), ((4000, 3000), 6)])
+@pytest.mark.parametrize(
+    ("size", "levels"), [((1, 1), 1), ((3, 7), 2), ((7, 3), 2), ((1000, 17), 5), ((32, 32), 6), ((4000, 3000), 6)]
+)
 def test_resolution_levels_fit_the_shorter_side(size, levels):
     assert resolution_levels(size) == levels
 
@@ -55,7 +57,15 @@ def test_file_size_follows_the_ratio(quality):
 
 def test_lossy_rgb_uses_the_9_7_wavelet_with_colour_transform():
     style = coding_style(encode("jpeg2000", make_image("RGB"), 50))
-    assert style == CodingStyle(progression=0, layers=1, mct=1, decomposition_levels=5, codeblock_width=64, codeblock_height=64, reversible=False)
+    assert style == CodingStyle(
+        progression=0,  # LRCP
+        layers=1,
+        mct=1,
+        decomposition_levels=5,
+        codeblock_width=64,
+        codeblock_height=64,
+        reversible=False,
+    )
 
 
 def test_lossless_uses_the_5_3_wavelet_with_colour_transform():

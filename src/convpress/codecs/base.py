@@ -198,8 +198,9 @@ class PillowCodec(Codec):
     ) -> dict:
         """Keyword arguments for ``Image.save``.
 
-        ``quality`` is validated (and meaningless when ``lossless``); ``settings`` holds every
-        declared option, resolved by :meth:`Codec.resolve_options`.
+        ``quality`` is on the validated 1-100 scale, except in lossless mode where it means
+        nothing; ``settings`` holds every declared option, resolved by
+        :meth:`Codec.resolve_options`.
         """
 
     def prepare(self, image: Image.Image) -> Image.Image:

@@ -28,7 +28,9 @@ from convpress.codecs.base import CodecOption, PillowCodec, isobmff_brands
 from convpress.codecs.registry import register
 
 HEVC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
-X265_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+X265_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
+)
 _CHROMA = {"4:2:0": "420", "4:2:2": "422", "4:4:4": "444"}
 MATRIX_IDENTITY = 0
 MATRIX_BT601 = 6
