@@ -151,6 +151,22 @@ def test_broken_data_raises_corrupt_data_error(name, kind):
 
 
 @pytest.mark.parametrize("name", ALL_CODECS)
+def test_flipped_bytes_decode_to_an_image_or_raise_corrupt_data_error(name):
+    """Payload damage may go unnoticed (no checksums) but must never crash, hang or leak another error."""
+    data = encode(name, make_image("RGB"))
+    rng = np.random.default_rng(11)
+    for _ in range(25):
+        damaged = bytearray(data)
+        for position in rng.integers(0, len(data), size=4):
+            damaged[position] ^= int(rng.integers(1, 256))
+        try:
+            decoded = get_codec(name).decode(bytes(damaged))
+        except CorruptDataError:
+            continue
+        assert isinstance(decoded, Image.Image) and decoded.mode in {"L", "RGB", "RGBA"}
+
+
+@pytest.mark.parametrize("name", ALL_CODECS)
 def test_another_formats_file_is_refused(name):
     other = "png" if name != "png" else "jpeg"
     with pytest.raises(CorruptDataError, match=f"not a valid {name} file"):
