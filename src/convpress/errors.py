@@ -17,6 +17,14 @@ class CorruptDataError(ConvpressError):
     """Encoded data is truncated, corrupt, of the wrong format or of an unknown version."""
 
 
+class InvalidParameterError(ConvpressError, ValueError):
+    """A quality, codec option or other setting is unknown or out of range.
+
+    Also a :class:`ValueError`, so callers that validated arguments with ``except ValueError`` keep
+    working.
+    """
+
+
 class CodecUnavailableError(ConvpressError):
     """A codec or model was asked for by a name that is not registered or not installed."""
 

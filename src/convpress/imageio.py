@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
+import secrets
 import warnings
 from pathlib import Path
 
@@ -131,7 +131,10 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, force: bool = False) -
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise ConvpressError(f"output directory {parent} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
+    # Not mkstemp: its files are 0600, and the rename would leave the output unreadable to others.
+    # O_EXCL with a random name is just as safe, and the mode then follows the umask like open().
+    tmp_name = parent / f".{path.name}.{secrets.token_hex(8)}.part"
+    fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -53,24 +53,32 @@ def get_codec(name: str) -> Codec:
         known = ", ".join(codec_names(available_only=False))
         raise CodecUnavailableError(f"unknown codec {name!r}; known codecs: {known}")
     if not codec_class.is_available():
-        raise CodecUnavailableError(f"codec {name!r} needs a library that is not installed")
+        raise CodecUnavailableError(f"codec {codec_class.name!r} needs a library that is not installed")
     return codec_class()
 
 
 def codec_for_extension(path: str | Path) -> Codec | None:
-    """The codec that writes files with this extension, or None when no codec claims it."""
+    """The codec that writes files with this extension, or None when no codec claims it.
+
+    A codec that claims the extension but lacks its library raises
+    :class:`CodecUnavailableError`, which says more than "unknown extension" would.
+    """
     _load_codec_modules()
     suffix = Path(path).suffix.lower()
-    for name in codec_names():
+    for name in codec_names(available_only=False):
         if suffix in _CODECS[name].extensions:
             return get_codec(name)
     return None
 
 
 def codec_for_data(data: bytes) -> Codec | None:
-    """The codec whose magic bytes start ``data``, or None."""
+    """The codec whose magic bytes start ``data``, or None.
+
+    Like :func:`codec_for_extension`, a recognised format whose library is missing raises
+    :class:`CodecUnavailableError`.
+    """
     _load_codec_modules()
-    for name in codec_names():
+    for name in codec_names(available_only=False):
         if _CODECS[name].sniff(data):
             return get_codec(name)
     return None
