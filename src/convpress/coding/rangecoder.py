@@ -78,6 +78,11 @@ def _groups(flat_index: np.ndarray, num_tables: int) -> list[tuple[int, np.ndarr
     ]
 
 
+def _in_coding_order(escape_positions: list[np.ndarray]) -> np.ndarray:
+    """The escaped symbols' positions, found table by table, back in their original order."""
+    return np.sort(np.concatenate(escape_positions)) if escape_positions else np.zeros(0, dtype=np.intp)
+
+
 def _update_checksum(checksum: int, symbols: np.ndarray) -> int:
     """CRC32 of the symbols as little-endian int32, continuing ``checksum``."""
     return zlib.crc32(np.ascontiguousarray(symbols, dtype="<i4").tobytes(), checksum)
@@ -96,12 +101,13 @@ def _bytes_to_words(data: bytes) -> np.ndarray:
     return np.frombuffer(padded, dtype=">u4").astype(np.uint32)
 
 
-def _symbol_indices(values: np.ndarray, flat_index: np.ndarray, tables: CdfTables) -> tuple[np.ndarray, np.ndarray]:
-    """Each value's symbol index in its table (ESCAPE when outside the range) and the escape mask."""
-    indices = values - tables.offsets[flat_index]
-    escape = tables.lengths[flat_index] - 1
-    is_escape = (indices < 0) | (indices >= escape)
-    return np.where(is_escape, escape, indices), is_escape
+def _group_indices(values: np.ndarray, table: int, tables: CdfTables) -> tuple[np.ndarray, np.ndarray]:
+    """Symbol indices in ``table`` of values (ESCAPE for those outside its range), and the escape mask."""
+    indices = values - np.int64(tables.offsets[table])
+    escape = tables.lengths[table] - 1
+    escaped = (indices < 0) | (indices >= escape)
+    indices[escaped] = escape
+    return indices, escaped
 
 
 def _escape_distance(values: np.ndarray, table: np.ndarray, tables: CdfTables) -> tuple[np.ndarray, np.ndarray]:
@@ -152,12 +158,14 @@ class SymbolEncoder:
         values = symbols.reshape(-1).astype(np.int64)
         if values.size and (values.min() < INT32_MIN or values.max() > INT32_MAX):
             raise ValueError("symbols must fit in int32")
-        indices, is_escape = _symbol_indices(values, flat_index, tables)
-        indices = indices.astype(np.int32)
         models = _table_models(tables)
+        escapes = []
         for table, positions in _groups(flat_index, tables.num_tables):
-            self._encoder.encode(indices[positions], models[table])
-        self._encode_escapes(values[is_escape], flat_index[is_escape], tables)
+            indices, escaped = _group_indices(values[positions], table, tables)
+            self._encoder.encode(indices.astype(np.int32), models[table])
+            escapes.append(positions[escaped])
+        escape_positions = _in_coding_order(escapes)
+        self._encode_escapes(values[escape_positions], flat_index[escape_positions], tables)
         self.checksum = _update_checksum(self.checksum, values)
 
     def _encode_escapes(self, values: np.ndarray, table: np.ndarray, tables: CdfTables) -> None:
@@ -193,13 +201,15 @@ class SymbolDecoder:
     def decode(self, table_index: np.ndarray, tables: CdfTables) -> np.ndarray:
         """int32 symbols, one per entry of ``table_index`` and of its shape."""
         flat_index = _checked_table_index(table_index, tables)
-        indices = np.empty(flat_index.shape, dtype=np.int64)
+        values = np.empty(flat_index.shape, dtype=np.int64)
         models = _table_models(tables)
+        escapes = []
         for table, positions in _groups(flat_index, tables.num_tables):
-            indices[positions] = self._decode_checked(self._decoder.decode, models[table], positions.size)
-        values = indices + tables.offsets[flat_index]
-        is_escape = indices == tables.lengths[flat_index] - 1
-        values[is_escape] = self._decode_escapes(flat_index[is_escape], tables)
+            indices = self._decode_checked(self._decoder.decode, models[table], positions.size)
+            values[positions] = indices + np.int64(tables.offsets[table])
+            escapes.append(positions[indices == tables.lengths[table] - 1])
+        escape_positions = _in_coding_order(escapes)
+        values[escape_positions] = self._decode_escapes(flat_index[escape_positions], tables)
         self.checksum = _update_checksum(self.checksum, values)
         return values.astype(np.int32).reshape(np.shape(table_index))
 
@@ -227,7 +237,7 @@ class SymbolDecoder:
     def _decode_checked(method, *args) -> np.ndarray:
         """Run a constriction decode call, turning its failures on invalid data into CorruptDataError."""
         try:
-            return np.asarray(method(*args), dtype=np.int64)
+            return np.asarray(method(*args))
         except BaseException as exc:  # constriction raises AssertionError, and pyo3 panics are BaseException
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
@@ -250,10 +260,16 @@ def estimate_bits(symbols: np.ndarray, table_index: np.ndarray, tables: CdfTable
     """
     flat_index = _checked_table_index(table_index, tables)
     values = np.asarray(symbols).reshape(-1).astype(np.int64)
-    indices, is_escape = _symbol_indices(values, flat_index, tables)
-    bits = tables.information_bits()[flat_index, indices].sum()
-    if is_escape.any():
-        _, distance = _escape_distance(values[is_escape], flat_index[is_escape], tables)
+    information = tables.information_bits()
+    bits = 0.0
+    escapes = []
+    for table, positions in _groups(flat_index, tables.num_tables):
+        indices, escaped = _group_indices(values[positions], table, tables)
+        bits += information[table, indices].sum()
+        escapes.append(positions[escaped])
+    escape_positions = _in_coding_order(escapes)
+    if escape_positions.size:
+        _, distance = _escape_distance(values[escape_positions], flat_index[escape_positions], tables)
         payload_bits, _, _ = _escape_parts(distance)
-        bits += is_escape.sum() * (1 + ESCAPE_LENGTH_BITS) + payload_bits.sum()
+        bits += escape_positions.size * (1 + ESCAPE_LENGTH_BITS) + payload_bits.sum()
     return float(bits)
