@@ -101,13 +101,32 @@ def _bytes_to_words(data: bytes) -> np.ndarray:
     return np.frombuffer(padded, dtype=">u4").astype(np.uint32)
 
 
-def _group_indices(values: np.ndarray, table: int, tables: CdfTables) -> tuple[np.ndarray, np.ndarray]:
-    """Symbol indices in ``table`` of values (ESCAPE for those outside its range), and the escape mask."""
-    indices = values - np.int64(tables.offsets[table])
-    escape = tables.lengths[table] - 1
-    escaped = (indices < 0) | (indices >= escape)
-    indices[escaped] = escape
-    return indices, escaped
+def _checked_values(symbols: np.ndarray, table_index: np.ndarray) -> np.ndarray:
+    """Flat int64 symbol values, after checking they are integers fitting int32, one per table index."""
+    symbols = np.asarray(symbols)
+    if symbols.shape != np.shape(table_index):
+        raise ValueError(f"symbols have shape {symbols.shape} but table indices {np.shape(table_index)}")
+    if symbols.size and not np.issubdtype(symbols.dtype, np.integer):
+        raise ValueError(f"symbols must be integers, got {symbols.dtype}")
+    values = symbols.reshape(-1).astype(np.int64)
+    if values.size and (values.min() < INT32_MIN or values.max() > INT32_MAX):
+        raise ValueError("symbols must fit in int32")
+    return values
+
+
+def _split_by_table(
+    values: np.ndarray, flat_index: np.ndarray, tables: CdfTables
+) -> tuple[list[tuple[int, np.ndarray]], np.ndarray]:
+    """Per table in use: its symbol indices (ESCAPE for values outside its range); and the escapes' positions."""
+    groups, escapes = [], []
+    for table, positions in _groups(flat_index, tables.num_tables):
+        indices = values[positions] - np.int64(tables.offsets[table])
+        escape = tables.lengths[table] - 1
+        escaped = (indices < 0) | (indices >= escape)
+        indices[escaped] = escape
+        groups.append((table, indices))
+        escapes.append(positions[escaped])
+    return groups, _in_coding_order(escapes)
 
 
 def _escape_distance(values: np.ndarray, table: np.ndarray, tables: CdfTables) -> tuple[np.ndarray, np.ndarray]:
@@ -149,22 +168,12 @@ class SymbolEncoder:
 
     def encode(self, symbols: np.ndarray, table_index: np.ndarray, tables: CdfTables) -> None:
         """Append ``symbols`` (any int32 values), each coded with table ``table_index[...]``."""
-        symbols = np.asarray(symbols)
         flat_index = _checked_table_index(table_index, tables)
-        if symbols.shape != np.shape(table_index):
-            raise ValueError(f"symbols have shape {symbols.shape} but table indices {np.shape(table_index)}")
-        if symbols.size and not np.issubdtype(symbols.dtype, np.integer):
-            raise ValueError(f"symbols must be integers, got {symbols.dtype}")
-        values = symbols.reshape(-1).astype(np.int64)
-        if values.size and (values.min() < INT32_MIN or values.max() > INT32_MAX):
-            raise ValueError("symbols must fit in int32")
+        values = _checked_values(symbols, table_index)
         models = _table_models(tables)
-        escapes = []
-        for table, positions in _groups(flat_index, tables.num_tables):
-            indices, escaped = _group_indices(values[positions], table, tables)
+        groups, escape_positions = _split_by_table(values, flat_index, tables)
+        for table, indices in groups:
             self._encoder.encode(indices.astype(np.int32), models[table])
-            escapes.append(positions[escaped])
-        escape_positions = _in_coding_order(escapes)
         self._encode_escapes(values[escape_positions], flat_index[escape_positions], tables)
         self.checksum = _update_checksum(self.checksum, values)
 
@@ -259,15 +268,10 @@ def estimate_bits(symbols: np.ndarray, table_index: np.ndarray, tables: CdfTable
     a few bytes and a tiny loss from requantizing to 24 bits).
     """
     flat_index = _checked_table_index(table_index, tables)
-    values = np.asarray(symbols).reshape(-1).astype(np.int64)
+    values = _checked_values(symbols, table_index)
     information = tables.information_bits()
-    bits = 0.0
-    escapes = []
-    for table, positions in _groups(flat_index, tables.num_tables):
-        indices, escaped = _group_indices(values[positions], table, tables)
-        bits += information[table, indices].sum()
-        escapes.append(positions[escaped])
-    escape_positions = _in_coding_order(escapes)
+    groups, escape_positions = _split_by_table(values, flat_index, tables)
+    bits = sum(float(information[table, indices].sum()) for table, indices in groups)
     if escape_positions.size:
         _, distance = _escape_distance(values[escape_positions], flat_index[escape_positions], tables)
         payload_bits, _, _ = _escape_parts(distance)
