@@ -17,6 +17,7 @@ from convpress.errors import ConvpressError
 
 COMMAND_MODULES = (
     "convpress.cli.codec_commands",
+    "convpress.cli.info_command",
     "convpress.cli.train_command",
 )
 
