@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import natural_like
+from imagegen import natural_like
 from PIL import Image
 
 from convpress.codecs import get_codec

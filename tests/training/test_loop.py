@@ -12,7 +12,7 @@ from convpress.training.data import RandomCrops, list_images, load_images
 from convpress.training.loop import TrainConfig, Trainer
 from convpress.zoo import create_model
 
-from ..conftest import natural_like
+from imagegen import natural_like
 
 
 @pytest.fixture

@@ -71,6 +71,15 @@ def codec_for_extension(path: str | Path) -> Codec | None:
     return None
 
 
+def codec_class(name: str) -> type[Codec]:
+    """The registered class of a codec, whether or not its library is installed."""
+    _load_codec_modules()
+    try:
+        return _CODECS[name.lower()]
+    except KeyError:
+        raise CodecUnavailableError(f"unknown codec {name!r}") from None
+
+
 def codec_for_data(data: bytes) -> Codec | None:
     """The codec whose magic bytes start ``data``, or None.
 
