@@ -15,7 +15,7 @@ from __future__ import annotations
 import abc
 import io
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -134,6 +134,14 @@ class Codec(abc.ABC):
     def is_available(cls) -> bool:
         """False when the library behind the codec is missing from this installation."""
         return True
+
+    def quality_encoder(self, image: Image.Image, **options) -> Callable[[float], bytes]:
+        """A function quality -> bytes for this image, used by searches over quality.
+
+        Codecs with quality-independent work (the learned codec's analysis transform) override it
+        to do that work once.
+        """
+        return lambda quality: self.encode(image, quality=quality, **options)
 
     def decoded_mode(self, mode: str) -> str:
         """Mode :meth:`decode` returns for an image encoded from ``mode`` (the same by default).

@@ -1,7 +1,7 @@
-"""The learned CNN codec (``.cpz``): any image size, gray/RGB/RGBA, a continuous quality knob,
-and rate targets (bits per pixel, file size in bytes, or PSNR) found by search on that knob.
+"""The learned CNN codec (``.cpz``): any image size, gray/RGB/RGBA and a continuous quality knob.
 
-Quality 1-100 maps linearly onto the model's continuous rate level (its trained lambdas span
+Rate targets (bits per pixel, size, PSNR) go through :mod:`convpress.codecs.targets`, which
+reuses one analysis of the image for the whole search. Quality 1-100 maps linearly onto the model's continuous rate level (its trained lambdas span
 about 0.1 to 2 bpp on Kodak). Gray images are coded as RGB with equal channels and come back
 gray; the alpha channel of RGBA images is stored losslessly (PNG) in a stream of its own.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from convpress.codecs.base import DEFAULT_QUALITY, Codec, check_quality
+from convpress.codecs.base import DEFAULT_QUALITY, Codec, CodecOption, check_quality
 from convpress.codecs.registry import register
 from convpress.coding.container import CpzHeader, ModelFamily, is_cpz, pack, unpack
 from convpress.errors import CodecUnavailableError, CorruptDataError, UnsupportedImageError
@@ -26,10 +26,6 @@ from convpress.models.compression import DEFAULT_TILE, LATENT_STRIDE, PAD_MULTIP
 from convpress.models.gain import quality_to_level
 from convpress.models.loading import LoadedModel, load_model_file
 from convpress.zoo import DEFAULT_MODEL, shipped_models, weights_path
-
-TARGET_TOLERANCE = 0.03
-"""Rate targets are met within 3% when the quality range allows it."""
-
 
 @functools.lru_cache(maxsize=4)
 def load_model(name_or_path: str) -> LoadedModel:
@@ -88,10 +84,10 @@ def to_image(x: torch.Tensor, width: int, height: int, mode: str, alpha: bytes |
 class Encoding:
     """One image analysed once, codable at any quality (the analysis does not depend on it)."""
 
-    def __init__(self, loaded: LoadedModel, image: Image.Image) -> None:
+    def __init__(self, loaded: LoadedModel, image: Image.Image, tile: int = DEFAULT_TILE) -> None:
         self.loaded = loaded
         self.prepared = prepare(image)
-        self.tile = DEFAULT_TILE
+        self.tile = tile
         with torch.inference_mode():
             self.latents = loaded.codec.analyze(self.prepared.pixels, 0.0, self.tile)
             neutral_gain, _ = loaded.model.gain.gains(torch.tensor([0.0]))
@@ -144,43 +140,12 @@ def decode_cpz(data: bytes, model: str | None = None) -> Image.Image:
     return to_image(x_hat, header.width, header.height, header.mode, streams[1] if header.mode == "RGBA" else None)
 
 
-def search_quality(encoding: Encoding, measure, target: float, what: str) -> tuple[bytes, float]:
-    """Bisection on the continuous quality so that ``measure(data)`` lands within 3% of ``target``.
-
-    ``measure`` must increase with quality. Returns the best file found; warns when the target is
-    outside the reachable range (the closest end is returned then).
-    """
-    low, high = 1.0, 100.0
-    best: tuple[float, bytes, float] | None = None
-    for _ in range(20):
-        quality = (low + high) / 2
-        data = encoding.encode(quality)
-        value = measure(data)
-        error = abs(value - target) / target
-        if best is None or error < best[0]:
-            best = (error, data, value)
-        if error <= TARGET_TOLERANCE / 3:
-            break
-        if value < target:
-            low = quality
-        else:
-            high = quality
-    assert best is not None
-    if best[0] > TARGET_TOLERANCE:
-        for edge in (1.0, 100.0):
-            data = encoding.encode(edge)
-            value = measure(data)
-            if abs(value - target) / target < best[0]:
-                best = (abs(value - target) / target, data, value)
-        warnings.warn(f"target {what} {target:g} is out of reach; closest reachable: {best[2]:.4g}", stacklevel=3)
-    return best[1], best[2]
-
-
 @register
 class LearnedCodec(Codec):
     name = "learned"
     description = f"convpress CNN codec (default model {DEFAULT_MODEL})"
     extensions = (".cpz",)
+    options = (CodecOption("model", DEFAULT_MODEL, "shipped model name or path of a .safetensors model file"),)
 
     def __init__(self, model: str | None = None) -> None:
         self.model = model
@@ -194,28 +159,17 @@ class LearnedCodec(Codec):
     def sniff(cls, data: bytes) -> bool:
         return is_cpz(data)
 
-    def encode(self, image: Image.Image, quality: float = DEFAULT_QUALITY, *, model: str | None = None,
-               target_bpp: float | None = None, target_size: int | None = None, target_psnr: float | None = None,
-               **options) -> bytes:
-        if options:
-            raise ValueError(f"learned codec has no option(s) {', '.join(sorted(options))}")
+    def encode(self, image: Image.Image, quality: float = DEFAULT_QUALITY, **options) -> bytes:
+        return self.quality_encoder(image, **options)(quality)
+
+    def quality_encoder(self, image: Image.Image, **options) -> Callable[[float], bytes]:
+        """Analyse the image once; the returned function codes it at any quality."""
         self.check_mode(image)
-        model = model or self.model
-        encoding = Encoding(load_model(model or DEFAULT_MODEL), image)
-        pixels = image.width * image.height
-        if target_bpp is not None:
-            return search_quality(encoding, lambda d: 8 * len(d) / pixels, target_bpp, "bpp")[0]
-        if target_size is not None:
-            return search_quality(encoding, lambda d: float(len(d)), float(target_size), "size")[0]
-        if target_psnr is not None:
-            reference = np.asarray(image, dtype=np.float64)
-            return search_quality(encoding, lambda d: _psnr(reference, np.asarray(decode_cpz(d, model), dtype=np.float64)), target_psnr, "PSNR")[0]
-        return encoding.encode(quality)
+        self.check_size(image)
+        settings = self.resolve_options(options)
+        return Encoding(load_model(self.model or str(settings["model"])), image).encode
 
     def decode(self, data: bytes) -> Image.Image:
         return decode_cpz(data, self.model)
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a - b) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)

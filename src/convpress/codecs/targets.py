@@ -1,0 +1,114 @@
+"""Encoding to a target instead of a quality: a size in bytes, bits per pixel, or a PSNR.
+
+Any lossy codec works: the search bisects its 1-100 quality scale (on which size and PSNR grow
+with quality) until the result is within 3% of the target, and says clearly when the target lies
+outside what the codec can reach (returning the closest end). Codecs whose analysis does not depend
+on quality (the learned codec) supply a :meth:`~convpress.codecs.base.Codec.quality_encoder` that
+reuses it across the search.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from convpress.codecs.base import QUALITY_MAX, QUALITY_MIN, Codec
+from convpress.errors import InvalidParameterError
+
+TOLERANCE = 0.03
+MAX_STEPS = 16
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "k": 1000, "kib": 1024, "mb": 1000**2, "m": 1000**2, "mib": 1024**2}
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    data: bytes
+    quality: float
+    achieved: float
+    reached: bool
+    """Whether ``achieved`` is within 3% of the target."""
+
+
+def parse_size(text: str) -> int:
+    """``"40KB"`` -> 40000, ``"1.5MiB"`` -> 1572864, ``"12000"`` -> 12000 (bytes)."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(text))
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in _SIZE_UNITS:
+        raise InvalidParameterError(f"cannot read a size from {text!r} (examples: 40KB, 1.5MB, 12000)")
+    size = int(round(float(match.group(1)) * _SIZE_UNITS[unit]))
+    if size <= 0:
+        raise InvalidParameterError(f"target size must be positive, got {text!r}")
+    return size
+
+
+def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
+    mse = float(np.mean((reference.astype(np.float64) - decoded.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def encode_to_target(
+    codec: Codec,
+    image: Image.Image,
+    *,
+    target_bpp: float | None = None,
+    target_size: int | str | None = None,
+    target_psnr: float | None = None,
+    **options,
+) -> TargetResult:
+    """Encode ``image`` so its size, bpp or PSNR is as close as possible to the one target given."""
+    given = [t for t in (target_bpp, target_size, target_psnr) if t is not None]
+    if len(given) != 1:
+        raise InvalidParameterError("give exactly one of target_bpp, target_size, target_psnr")
+    if not codec.lossy:
+        raise InvalidParameterError(f"{codec.name} is lossless: it has no rate to target")
+    encode_at = codec.quality_encoder(image, **options)
+    pixels = image.width * image.height
+    if target_bpp is not None:
+        target, measure = float(target_bpp), lambda data: 8 * len(data) / pixels
+    elif target_size is not None:
+        target, measure = float(parse_size(target_size) if isinstance(target_size, str) else target_size), lambda data: float(len(data))
+    else:
+        reference = np.asarray(image)
+        mode = image.mode
+        target = float(target_psnr)
+
+        def measure(data: bytes) -> float:
+            return psnr(reference, np.asarray(codec.decode(data).convert(mode)))
+
+    if target <= 0:
+        raise InvalidParameterError(f"target must be positive, got {target:g}")
+    return _bisect(encode_at, measure, target)
+
+
+def _bisect(encode_at: Callable[[float], bytes], measure: Callable[[bytes], float], target: float) -> TargetResult:
+    low, high = QUALITY_MIN, QUALITY_MAX
+    best: TargetResult | None = None
+    tried: dict[float, float] = {}
+    for _ in range(MAX_STEPS):
+        quality = round((low + high) / 2, 2)
+        if quality in tried:
+            break
+        data = encode_at(quality)
+        value = measure(data)
+        tried[quality] = value
+        best = _closer(best, TargetResult(data, quality, value, abs(value - target) <= TOLERANCE * target), target)
+        if abs(value - target) <= TOLERANCE * target / 3:
+            break
+        low, high = (quality, high) if value < target else (low, quality)
+    assert best is not None
+    if not best.reached:
+        for edge in (QUALITY_MIN, QUALITY_MAX):
+            data = encode_at(edge)
+            value = measure(data)
+            best = _closer(best, TargetResult(data, edge, value, abs(value - target) <= TOLERANCE * target), target)
+    return best
+
+
+def _closer(best: TargetResult | None, candidate: TargetResult, target: float) -> TargetResult:
+    if best is None or abs(candidate.achieved - target) < abs(best.achieved - target):
+        return candidate
+    return best

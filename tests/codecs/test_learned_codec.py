@@ -1,0 +1,164 @@
+"""The learned codec end to end on a small model: real files that decode identically anywhere."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from convpress.codecs.learned import LearnedCodec, decode_cpz
+from convpress.codecs.targets import encode_to_target
+from convpress.coding.container import unpack
+from convpress.errors import CorruptDataError
+from convpress.models.compression import ModelTables
+from convpress.models.loading import load_model_file, save_model_file
+from convpress.zoo import create_model
+from imagegen import natural_like
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """A tiny checkerboard model with non-trivial weights (a few training steps on generated images)."""
+    torch.manual_seed(0)
+    model = create_model("cp-tiny")
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    batch = torch.from_numpy(np.stack([natural_like(64, 64, 3, s) for s in range(4)])).permute(0, 3, 1, 2).float() / 255
+    for _ in range(30):
+        out = model(batch, torch.rand(4) * 7)
+        bits = sum(torch.log2(lik).sum() for lik in out["likelihoods"].values())
+        loss = (out["lmbda"] * 255**2 * (out["x_hat"] - batch).pow(2).mean((1, 2, 3))).mean() - bits / batch.numel() * 3
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    save_model_file(path, "cp-tiny", model, ModelTables.build(model))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def codec(model_path):
+    return LearnedCodec(model=model_path)
+
+
+def _image(mode: str, height: int, width: int, seed: int = 0) -> Image.Image:
+    channels = {"L": 1, "RGB": 3, "RGBA": 4}[mode]
+    return Image.fromarray(natural_like(height, width, channels, seed), mode)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA"])
+@pytest.mark.parametrize("size", [(1, 1), (3, 7), (17, 100), (70, 130)])
+def test_round_trip_any_size_and_mode(codec, mode, size):
+    image = _image(mode, *size)
+    decoded = codec.decode(codec.encode(image, quality=60))
+    assert decoded.mode == mode and decoded.size == image.size
+    if mode == "RGBA":  # alpha is lossless
+        assert np.array_equal(np.asarray(decoded)[:, :, 3], np.asarray(image)[:, :, 3])
+
+
+def test_file_is_header_plus_streams_and_rate_matches_estimate(codec, model_path):
+    image = _image("RGB", 256, 384, seed=2)
+    data = codec.encode(image, quality=80)
+    header, streams = unpack(data)
+    header_size = len(data) - sum(len(s) for s in streams)
+    assert 20 < header_size < 80
+    loaded = load_model_file(model_path)
+    from convpress.codecs.learned import Encoding
+    from convpress.models.gain import quality_to_level
+
+    encoding = Encoding(loaded, image)
+    gain, _ = loaded.model.gain.gains(torch.tensor([quality_to_level(80, loaded.model.levels)]))
+    with torch.inference_mode():
+        coded, _ = loaded.codec.encode_latents(encoding.raw_latents * gain)
+    assert coded.stream == streams[0]
+    assert abs(8 * len(streams[0]) - coded.estimated_bits) <= 0.02 * coded.estimated_bits + 64
+
+
+def test_higher_quality_gives_bigger_files(codec):
+    image = _image("RGB", 128, 128, seed=3)
+    sizes = [len(codec.encode(image, quality=q)) for q in (1, 50, 100)]
+    assert sizes[0] < sizes[1] < sizes[2]
+
+
+def test_decoding_is_bit_exact_across_threads_and_onednn(codec):
+    data = codec.encode(_image("RGB", 96, 160, seed=4), quality=70)
+    threads = torch.get_num_threads()
+    outputs = []
+    try:
+        for count in (1, 2):
+            for onednn in (True, False):
+                torch.set_num_threads(count)
+                with torch.backends.mkldnn.flags(enabled=onednn):
+                    outputs.append(np.asarray(codec.decode(data)))
+    finally:
+        torch.set_num_threads(threads)
+    assert all(np.array_equal(outputs[0], other) for other in outputs[1:])
+
+
+def test_decoding_is_bit_exact_in_a_fresh_process(codec, model_path, tmp_path):
+    data = codec.encode(_image("RGB", 64, 128, seed=5), quality=40)
+    (tmp_path / "x.cpz").write_bytes(data)
+    code = (
+        "import sys, numpy as np\n"
+        "from convpress.codecs.learned import decode_cpz\n"
+        "image = decode_cpz(open(sys.argv[1], 'rb').read(), sys.argv[2])\n"
+        "np.save(sys.argv[3], np.asarray(image))\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.cpz"), model_path, str(tmp_path / "x.npy")], check=True)
+    assert np.array_equal(np.load(tmp_path / "x.npy"), np.asarray(codec.decode(data)))
+
+
+def test_corrupt_streams_are_reported_not_decoded(codec):
+    data = bytearray(codec.encode(_image("RGB", 64, 64, seed=6), quality=50))
+    for position in (len(data) - 1, len(data) // 2, 10):
+        damaged = bytearray(data)
+        damaged[position] ^= 0x55
+        with pytest.raises(CorruptDataError):
+            codec.decode(bytes(damaged))
+    with pytest.raises(CorruptDataError):
+        codec.decode(bytes(data[: len(data) // 2]))
+
+
+def test_file_from_other_weights_is_refused(codec, tmp_path):
+    torch.manual_seed(1)
+    other = create_model("cp-tiny").eval()
+    other_path = tmp_path / "other.safetensors"
+    save_model_file(other_path, "cp-tiny", other, ModelTables.build(other))
+    data = codec.encode(_image("RGB", 64, 64), quality=50)
+    with pytest.raises(Exception, match="other weights"):
+        decode_cpz(data, str(other_path))
+
+
+def test_tiled_coding_equals_untiled(codec, model_path):
+    from convpress.codecs.learned import Encoding
+
+    loaded = load_model_file(model_path)
+    image = _image("RGB", 200, 260, seed=7)
+    whole = Encoding(loaded, image)
+    tiled = Encoding(loaded, image, tile=8)  # 128-pixel tiles
+    assert torch.allclose(whole.raw_latents, tiled.raw_latents, atol=1e-4)
+    assert unpack(tiled.encode(50))[1] == unpack(whole.encode(50))[1]  # same streams, only the header says "tiled"
+    y_hat = torch.round(whole.raw_latents)
+    with torch.inference_mode():
+        untiled = loaded.codec.synthesize(y_hat, 3.0, tile=64)
+        tiled_out = loaded.codec.synthesize(y_hat, 3.0, tile=4)
+    assert torch.allclose(untiled, tiled_out, atol=1e-4)
+
+
+def test_target_bpp_lands_within_three_percent(codec):
+    image = _image("RGB", 128, 192, seed=8)
+    low, high = (8 * len(codec.encode(image, quality=q)) / (128 * 192) for q in (1, 100))
+    target = (low + high) / 2
+    result = encode_to_target(codec, image, target_bpp=target)
+    bpp = 8 * len(result.data) / (128 * 192)
+    assert result.reached and abs(bpp - target) <= 0.03 * target
+
+
+def test_unreachable_target_returns_the_closest_end(codec):
+    image = _image("RGB", 64, 64, seed=9)
+    result = encode_to_target(codec, image, target_bpp=50.0)
+    assert not result.reached and result.quality == 100
