@@ -8,9 +8,11 @@ itself validates (see :class:`convpress.codecs.base.CodecOption`).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from convpress.codecs import DEFAULT_QUALITY, Codec, codec_for_data, codec_for_extension, codec_names, get_codec
+from convpress.codecs.targets import encode_to_target, parse_size
 from convpress.errors import ConvpressError, CorruptDataError, InvalidParameterError, OutputExistsError
 from convpress.imageio import open_image, write_atomic
 
@@ -39,6 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="codec-specific setting, e.g. subsampling=4:4:4 or speed=4 (repeatable)",
     )
+    targets = encode.add_mutually_exclusive_group()
+    targets.add_argument("--target-bpp", type=float, metavar="BPP", help="search the quality for this many bits per pixel")
+    targets.add_argument("--target-size", metavar="SIZE", help="search the quality for this file size (e.g. 40KB, 1.5MB, 12000)")
+    targets.add_argument("--target-psnr", type=float, metavar="DB", help="search the quality for this PSNR")
     encode.add_argument("--force", "-f", action="store_true", help="overwrite an existing output")
     encode.set_defaults(handler=run_encode)
 
@@ -122,12 +128,35 @@ def run_encode(args: argparse.Namespace) -> int:
     refuse_existing(args.output, args.force)
     codec = encoder_for(args)
     settings = encode_settings(args, codec)
+    target = target_settings(args)
     image = open_image(args.input)
-    data = codec.encode(image, **settings)
+    note = ""
+    if target:
+        if "quality" in settings and args.quality is not None or args.lossless:
+            raise InvalidParameterError("a --target-* search chooses the quality: drop --quality / --lossless")
+        settings.pop("quality", None)
+        result = encode_to_target(codec, image, **target, **settings)
+        data = result.data
+        note = f", quality {result.quality:g}"
+        if not result.reached:
+            print(f"convpress: warning: target not reachable with {codec.name}; closest: {result.achieved:.4g}", file=sys.stderr)
+    else:
+        data = codec.encode(image, **settings)
     write_output(args.output, data, args.force)
     bpp = 8 * len(data) / (image.width * image.height)
-    print(f"{args.output}: {codec.name}, {len(data)} bytes, {bpp:.4f} bpp, {image.width}x{image.height} {image.mode}")
+    print(f"{args.output}: {codec.name}{note}, {len(data)} bytes, {bpp:.4f} bpp, {image.width}x{image.height} {image.mode}")
     return 0
+
+
+def target_settings(args: argparse.Namespace) -> dict:
+    """The one ``--target-*`` given, as keyword arguments for :func:`encode_to_target`."""
+    if args.target_bpp is not None:
+        return {"target_bpp": args.target_bpp}
+    if args.target_size is not None:
+        return {"target_size": parse_size(args.target_size)}
+    if args.target_psnr is not None:
+        return {"target_psnr": args.target_psnr}
+    return {}
 
 
 def decoded_image_writer(output: Path) -> Codec:

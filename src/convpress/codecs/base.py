@@ -135,6 +135,11 @@ class Codec(abc.ABC):
         """False when the library behind the codec is missing from this installation."""
         return True
 
+    @classmethod
+    def unavailable_reason(cls) -> str:
+        """What is missing when :meth:`is_available` is False, for the user's error message."""
+        return "needs a library that is not installed"
+
     def quality_encoder(self, image: Image.Image, **options) -> Callable[[float], bytes]:
         """A function quality -> bytes for this image, used by searches over quality.
 

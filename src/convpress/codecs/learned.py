@@ -156,6 +156,10 @@ class LearnedCodec(Codec):
         return weights_path(DEFAULT_MODEL).is_file()
 
     @classmethod
+    def unavailable_reason(cls) -> str:
+        return f"has no weights for its default model {DEFAULT_MODEL} (expected {weights_path(DEFAULT_MODEL)})"
+
+    @classmethod
     def sniff(cls, data: bytes) -> bool:
         return is_cpz(data)
 

@@ -53,7 +53,7 @@ def get_codec(name: str) -> Codec:
         known = ", ".join(codec_names(available_only=False))
         raise CodecUnavailableError(f"unknown codec {name!r}; known codecs: {known}")
     if not codec_class.is_available():
-        raise CodecUnavailableError(f"codec {codec_class.name!r} needs a library that is not installed")
+        raise CodecUnavailableError(f"codec {codec_class.name!r} {codec_class.unavailable_reason()}")
     return codec_class()
 
 
