@@ -50,9 +50,22 @@ class Prepared:
     alpha: bytes | None
 
 
+MAX_PIXELS = 50_000_000
+"""Largest image the learned codec encodes or decodes (its entropy stage holds all latents)."""
+
+
+def check_pixels(width: int, height: int) -> None:
+    """Refuse sizes beyond :data:`MAX_PIXELS` before anything is allocated for them."""
+    if width * height > MAX_PIXELS:
+        raise UnsupportedImageError(
+            f"learned codec handles images up to {MAX_PIXELS / 1e6:g} megapixels, got {width}x{height}"
+        )
+
+
 def prepare(image: Image.Image) -> Prepared:
     if image.mode not in ("L", "RGB", "RGBA"):
         raise UnsupportedImageError(f"learned codec cannot store {image.mode} images (it accepts L, RGB, RGBA)")
+    check_pixels(image.width, image.height)
     alpha = None
     if image.mode == "RGBA":
         buffer = io.BytesIO()
@@ -124,6 +137,7 @@ class Encoding:
 
 def decode_cpz(data: bytes, model: str | None = None) -> Image.Image:
     header, streams = unpack(data)
+    check_pixels(header.width, header.height)
     if header.family != ModelFamily.LEARNED_AUTOENCODER:
         raise CodecUnavailableError("this .cpz file was written by the overfitted codec, not the learned one")
     loaded = load_model(model or header.model_name)

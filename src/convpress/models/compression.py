@@ -11,17 +11,25 @@ with exactly the table the decoder will pick:
 
 Transforms (``g_a`` and ``g_s``) run in float32, on overlapping tiles whose margins exceed their
 receptive fields, so large images need bounded memory and the tiled result equals the untiled one.
+They always run through the same kernels (channels-last oneDNN convolutions, whatever the caller's
+``torch.backends.mkldnn`` setting), whose results do not depend on the thread count: a file
+decodes to identical pixels with any number of threads, with the oneDNN flag on or off, in any
+process. Float kernels of other CPU families may round a rare pixel differently (by 1); the
+entropy decoding itself is exact everywhere, so such a difference never desynchronises a stream.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from tqdm import tqdm
 
 from convpress.coding.rangecoder import SymbolDecoder, SymbolEncoder, estimate_bits
 from convpress.coding.tables import CdfTables
@@ -34,8 +42,12 @@ PAD_MULTIPLE = 64
 """Images are padded (by edge replication) to a multiple of the hyper-latent stride."""
 TILE_MARGIN = 4
 """Latent positions of overlap on each side of a tile: more than the transforms' receptive fields."""
-DEFAULT_TILE = 64
-"""Tile side in latent positions (1024 pixels): a 768x512 image is a single tile."""
+DEFAULT_TILE = 32
+"""Tile side in latent positions (512 pixels) for images too large to transform whole."""
+WHOLE_LIMIT = 2
+"""Images up to WHOLE_LIMIT tiles a side (1024 pixels) are transformed whole, without tiling."""
+PARAMETER_CHUNK = 16384
+"""Latent positions per batch of the fixed-point entropy-parameter network (bounds its memory)."""
 
 
 @dataclass
@@ -92,6 +104,8 @@ class LatentCodec:
 
     def __init__(self, model: LearnedImageModel, tables: ModelTables) -> None:
         self.model = model.eval()
+        self.model.g_a.to(memory_format=torch.channels_last)
+        self.model.g_s.to(memory_format=torch.channels_last)
         self.tables = tables
         if isinstance(model, HyperpriorModel):
             self.exact_h_s = exact_network(model.h_s)
@@ -103,12 +117,14 @@ class LatentCodec:
     def analyze(self, x: torch.Tensor, level: float, tile: int = DEFAULT_TILE) -> torch.Tensor:
         """Padded image [1, 3, H, W] -> gained latents [1, M, H/16, W/16]."""
         encoder_gain, _ = self.model.gain.gains(torch.tensor([level]))
-        latent = _tiled(self.model.g_a, x, tile * LATENT_STRIDE, TILE_MARGIN * LATENT_STRIDE, 1 / LATENT_STRIDE)
+        with fixed_kernels():
+            latent = _tiled(self.model.g_a, x, tile * LATENT_STRIDE, TILE_MARGIN * LATENT_STRIDE, 1 / LATENT_STRIDE)
         return latent * encoder_gain
 
     def synthesize(self, y_hat: torch.Tensor, level: float, tile: int = DEFAULT_TILE) -> torch.Tensor:
         _, decoder_gain = self.model.gain.gains(torch.tensor([level]))
-        return _tiled(self.model.g_s, y_hat * decoder_gain, tile, TILE_MARGIN, LATENT_STRIDE)
+        with fixed_kernels():
+            return _tiled(self.model.g_s, y_hat * decoder_gain, tile, TILE_MARGIN, LATENT_STRIDE)
 
     # ----- entropy coding ------------------------------------------------------------------
 
@@ -198,11 +214,29 @@ class LatentCodec:
     def _parameters(self, hyper: torch.Tensor, context: torch.Tensor | None, positions: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
         """Fixed-point means [M, P] and scale-table indices [M, P] at the selected positions."""
         features = hyper if context is None else torch.cat([hyper, context], 1)
-        flat = positions.flatten()
-        gathered = features.flatten(2)[:, :, flat].unsqueeze(-1)  # [1, C, P, 1]: 1x1 layers only
-        means, scales = self.exact_parameters(gathered).squeeze(-1).squeeze(0).chunk(2, dim=0)
+        flat = positions.flatten().nonzero().flatten()
+        columns = []
+        for start in range(0, flat.numel(), PARAMETER_CHUNK):  # 1x1 layers only: positions are independent
+            gathered = features.flatten(2)[:, :, flat[start : start + PARAMETER_CHUNK]].unsqueeze(-1)
+            columns.append(self.exact_parameters(gathered)[0, :, :, 0])
+        means, scales = torch.cat(columns, dim=1).chunk(2, dim=0)
         scale_index = np.searchsorted(self.tables.scale_thresholds, scales.numpy().astype(np.int64), side="right")
         return means, scale_index.astype(np.int32)
+
+
+@contextmanager
+def fixed_kernels() -> Iterator[None]:
+    """Run convolutions through oneDNN (when this build has it) whatever the global setting."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
+        flags = torch.backends.mkldnn.flags(enabled=torch.backends.mkldnn.is_available())
+        flags.__enter__()
+    try:
+        yield
+    finally:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
+            flags.__exit__(None, None, None)
 
 
 def _channel_index(shape: tuple[int, ...]) -> np.ndarray:
@@ -219,25 +253,29 @@ def pad_to_multiple(x: torch.Tensor, multiple: int = PAD_MULTIPLE) -> torch.Tens
     return x
 
 
-def _tiled(network: nn.Module, x: torch.Tensor, tile: int, margin: int, scale: float) -> torch.Tensor:
+def _tiled(network: nn.Module, x: torch.Tensor, tile: int, margin: int, scale: float, progress: bool = True) -> torch.Tensor:
     """Apply ``network`` (resolution factor ``scale``) on overlapping tiles and stitch the centres.
 
     ``tile`` and ``margin`` are in input positions. With margins larger than the network's receptive
     field, every output position sees exactly the inputs it would see untiled.
     """
     height, width = x.shape[2:]
-    if height <= tile and width <= tile:
-        return network(x)
+    if height <= WHOLE_LIMIT * tile and width <= WHOLE_LIMIT * tile:
+        return network(x.contiguous(memory_format=torch.channels_last)).contiguous()
     out_rows = []
+    tiles = tqdm(total=-(-height // tile) * -(-width // tile), desc="tiles", unit="tile", leave=False,
+                 disable=None if progress else True)
     for top in range(0, height, tile):
         row = []
         for left in range(0, width, tile):
+            tiles.update(1)
             t0, l0 = max(0, top - margin), max(0, left - margin)
             t1, l1 = min(height, top + tile + margin), min(width, left + tile + margin)
-            out = network(x[:, :, t0:t1, l0:l1])
+            out = network(x[:, :, t0:t1, l0:l1].contiguous(memory_format=torch.channels_last))
             ct, cl = round((top - t0) * scale), round((left - l0) * scale)
             ch = round((min(top + tile, height) - top) * scale)
             cw = round((min(left + tile, width) - left) * scale)
             row.append(out[:, :, ct : ct + ch, cl : cl + cw])
         out_rows.append(torch.cat(row, dim=3))
-    return torch.cat(out_rows, dim=2)
+    tiles.close()
+    return torch.cat(out_rows, dim=2).contiguous()
