@@ -228,15 +228,10 @@ class LatentCodec:
 def fixed_kernels() -> Iterator[None]:
     """Run convolutions through oneDNN (when this build has it) whatever the global setting."""
     with warnings.catch_warnings():
+        # Toggling the flag makes torch warn about Intel-GPU TF32, which is irrelevant here.
         warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
-        flags = torch.backends.mkldnn.flags(enabled=torch.backends.mkldnn.is_available())
-        flags.__enter__()
-    try:
-        yield
-    finally:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
-            flags.__exit__(None, None, None)
+        with torch.backends.mkldnn.flags(enabled=torch.backends.mkldnn.is_available()):
+            yield
 
 
 def _channel_index(shape: tuple[int, ...]) -> np.ndarray:
