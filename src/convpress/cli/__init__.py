@@ -17,6 +17,8 @@ from convpress.errors import ConvpressError
 
 COMMAND_MODULES = (
     "convpress.cli.codec_commands",
+    "convpress.cli.eval_command",
+    "convpress.cli.compare_command",
 )
 
 EXIT_USER_ERROR = 2
