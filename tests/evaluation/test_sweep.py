@@ -30,6 +30,8 @@ def test_find_images_lists_image_files_by_name(tiny_dataset):  # noqa: F811
     assert [p.name for p in find_images(tiny_dataset, max_images=2)] == ["img0.png", "img1.png"]
     with pytest.raises(ConvpressError, match="does not exist"):
         find_images(tiny_dataset / "missing")
+    with pytest.raises(ConvpressError, match="at least 1"):
+        find_images(tiny_dataset, max_images=0)
     empty = tiny_dataset / "empty"
     empty.mkdir()
     with pytest.raises(ConvpressError, match="no images"):
@@ -40,6 +42,8 @@ def test_codec_setting_uses_the_codecs_default_sweep(fake_codecs):  # noqa: F811
     assert codec_setting("jpeg").qualities == tuple(float(q) for q in Codec.default_qualities)
     assert codec_setting("JPEG", [30, 60]).qualities == (30.0, 60.0)
     assert codec_setting("fake-lossless", [30, 60]).qualities == (None,)
+    with pytest.raises(ValueError, match="quality must be between 1 and 100, got 0"):
+        codec_setting("jpeg", [0, 50])
     setting = codec_setting("jpeg", [50], {"subsampling": "4:4:4"})
     assert setting.options_json == '{"subsampling": "4:4:4"}'
 

@@ -10,11 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 from PIL import Image
 
 from convpress.evaluation.curves import RDCurve, rd_points
 
+COLORS = (*colormaps["tab10"].colors, *colormaps["Dark2"].colors)
+"""18 distinct colours, so that a full benchmark's curves do not share one."""
 RD_PANELS = (("psnr-rgb", "PSNR-RGB (dB)"), ("ms-ssim-db", "MS-SSIM (dB, -10 log10(1 - MS-SSIM))"))
 
 
@@ -34,7 +37,7 @@ def plot_rd_curves(curves: Sequence[RDCurve], stem: str | Path, title: str = "")
             if bpp.size == 0:
                 continue
             style = {"linestyle": "--", "marker": "x", "markersize": 4} if curve.source else {"marker": "o", "markersize": 4}
-            ax.plot(bpp, quality, label=curve.name, color=f"C{index % 10}", **style)
+            ax.plot(bpp, quality, label=curve.name, color=COLORS[index % len(COLORS)], **style)
             visible_y.extend(quality[bpp <= x_max])
         ax.set_xlim(0, x_max)
         if visible_y:

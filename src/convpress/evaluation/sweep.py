@@ -25,6 +25,7 @@ from typing import Any
 from tqdm import tqdm
 
 from convpress.codecs import codec_names, get_codec
+from convpress.codecs.base import check_quality
 from convpress.errors import ConvpressError, UnsupportedImageError
 from convpress.evaluation import metrics
 from convpress.evaluation.curves import json_number
@@ -66,7 +67,7 @@ def codec_setting(name: str, qualities: Sequence[float] | None = None, options: 
     if not codec.lossy:
         sweep: tuple[float | None, ...] = (None,)
     else:
-        sweep = tuple(float(q) for q in (codec.default_qualities if qualities is None else qualities))
+        sweep = tuple(check_quality(q) for q in (codec.default_qualities if qualities is None else qualities))
         if not sweep:
             raise ConvpressError(f"{codec.name}: empty quality sweep")
     return CodecSetting(codec.name, sweep, tuple(sorted((options or {}).items())))
@@ -80,6 +81,8 @@ def lossy_codec_names() -> list[str]:
 def find_images(dataset: str | Path, max_images: int | None = None) -> list[Path]:
     """The image files directly inside ``dataset`` (not its sub-folders), sorted by name."""
     dataset = Path(dataset)
+    if max_images is not None and max_images < 1:
+        raise ConvpressError(f"the number of images must be at least 1, got {max_images}")
     if not dataset.is_dir():
         raise ConvpressError(f"data set folder {dataset} does not exist")
     images = sorted(p for p in dataset.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
