@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from tqdm import tqdm
 
-from convpress.codecs import codec_names, get_codec
+from convpress.codecs import Codec, codec_names, get_codec
 from convpress.codecs.base import check_quality
 from convpress.errors import ConvpressError, UnsupportedImageError
 from convpress.evaluation import metrics
@@ -91,7 +92,9 @@ def find_images(dataset: str | Path, max_images: int | None = None) -> list[Path
     return images[:max_images] if max_images is not None else images
 
 
-def measure_point(image, codec, quality: float | None, options: Mapping[str, Any], with_ms_ssim: bool = True) -> Row:
+def measure_point(
+    image: Image.Image, codec: Codec, quality: float | None, options: Mapping[str, Any], with_ms_ssim: bool = True
+) -> Row:
     """Encode and decode ``image`` once and measure rate, distortion and time.
 
     The row's ``image``, ``codec`` and ``options`` are left for the caller to fill in.
