@@ -108,6 +108,9 @@ class Codec(abc.ABC):
     """File extensions (lower case, with dot) this codec writes; the first is the default."""
     lossy: ClassVar[bool] = True
     """Whether ``encode`` takes a quality (False for lossless-only formats such as PNG)."""
+    default_qualities: ClassVar[tuple[float, ...]] = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
+    """Quality sweep of ``convpress eval`` when none is given; a codec whose quality scale maps
+    unevenly onto its rates overrides it so that its curve spans about 0.1-2 bpp on Kodak."""
     lossless: ClassVar[bool] = False
     """Whether ``encode(..., lossless=True)`` gives a bit-exact round trip."""
     modes: ClassVar[frozenset[str]] = frozenset({"L", "RGB", "RGBA"})
