@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import natural_like
+from imagegen import natural_like
 from PIL import Image
 
 from convpress.cli import main

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import natural_like
+from imagegen import natural_like
 from PIL import Image
 
 from convpress.cli import main

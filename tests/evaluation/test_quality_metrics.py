@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import natural_like
+from imagegen import natural_like
 from PIL import Image
 from pytorch_msssim import ms_ssim as reference_ms_ssim
 

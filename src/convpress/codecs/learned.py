@@ -160,6 +160,8 @@ class LearnedCodec(Codec):
     description = f"convpress CNN codec (default model {DEFAULT_MODEL})"
     extensions = (".cpz",)
     options = (CodecOption("model", DEFAULT_MODEL, "shipped model name or path of a .safetensors model file"),)
+    default_qualities = tuple(round(1 + level * 99 / 7, 2) for level in range(8))
+    """The eight trained rate levels (interpolated qualities in between are valid too)."""
 
     def __init__(self, model: str | None = None) -> None:
         self.model = model

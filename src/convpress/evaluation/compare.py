@@ -15,7 +15,8 @@ from typing import Any
 from PIL import Image
 
 from convpress.codecs import get_codec
-from convpress.codecs.base import QUALITY_MAX, QUALITY_MIN, Codec
+from convpress.codecs.base import Codec
+from convpress.codecs.targets import encode_to_target
 from convpress.evaluation import metrics
 
 
@@ -51,32 +52,6 @@ class Comparison:
         }
 
 
-def search_quality(codec: Codec, image: Image.Image, target_bpp: float, options: Mapping[str, Any] | None = None) -> float:
-    """The integer quality (1-100) whose file is closest to ``target_bpp``, by bisection.
-
-    Rate grows with quality, so bisection needs about 7 encodes. When the target is out of the
-    codec's reach the nearest end of the scale is returned.
-    """
-    if target_bpp <= 0:
-        raise ValueError(f"target bpp must be positive, got {target_bpp:g}")
-    options = dict(options or {})
-    low, high = int(QUALITY_MIN), int(QUALITY_MAX)
-    best_quality, best_error = float(low), float("inf")
-    while low <= high:
-        quality = (low + high) // 2
-        data = codec.encode(image, quality=quality, **options)
-        bpp = metrics.bits_per_pixel(len(data), image.width, image.height)
-        if abs(bpp - target_bpp) < best_error:
-            best_quality, best_error = float(quality), abs(bpp - target_bpp)
-        if bpp < target_bpp:
-            low = quality + 1
-        elif bpp > target_bpp:
-            high = quality - 1
-        else:
-            break
-    return best_quality
-
-
 def compare_codecs(
     image: Image.Image,
     codec_names: Sequence[str],
@@ -106,7 +81,7 @@ def compare_one(
     if not codec.lossy:
         setting = None
     elif target_bpp is not None:
-        setting = search_quality(codec, image, target_bpp, options)
+        setting = encode_to_target(codec, image, target_bpp=target_bpp, **options).quality
     else:
         setting = quality
     quality_kwargs = {} if setting is None else {"quality": setting}
