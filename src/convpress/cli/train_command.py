@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from convpress.training.loop import TrainConfig
@@ -47,7 +48,8 @@ def run_train(args: argparse.Namespace) -> int:
         name=args.name, steps=args.steps, batch_size=args.batch_size, crop=args.crop, final_crop=args.final_crop,
         final_fraction=args.final_fraction, lr=args.lr, lr_milestones=list(args.lr_milestones),
         checkpoint_minutes=args.checkpoint_minutes, seed=args.seed, threads=args.threads, bf16=not args.no_bf16,
-        extra={"metric": args.metric, "model": args.model, "data": [str(d) for d in args.data]},
+        extra={"metric": args.metric, "model": args.model, "data": [str(d) for d in args.data],
+               "command": " ".join(["convpress", *sys.argv[1:]])},
     )
     train_codec(
         config, args.data, args.model, args.runs_dir, args.resume, metric=args.metric, init_from=args.init_from,

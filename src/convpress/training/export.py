@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -11,8 +12,11 @@ from convpress.models.loading import save_model_file
 from convpress.zoo import model_from_config
 
 
-def export_checkpoint(checkpoint: Path, output: Path, name: str) -> Path:
-    """Write ``output`` (safetensors: fp16 weights, integer CDF tables) from a checkpoint."""
+def export_checkpoint(checkpoint: Path, output: Path, name: str) -> dict:
+    """Write ``output`` (safetensors: fp16 weights, integer CDF tables) from a checkpoint.
+
+    Returns what a model card needs: the training config, steps, hours and last throughput.
+    """
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model = model_from_config(state["model_config"])
     model.load_state_dict(state["model"])
@@ -24,4 +28,12 @@ def export_checkpoint(checkpoint: Path, output: Path, name: str) -> Path:
     rounded = load_model_file(output).model
     extra = {"steps": state["step"], "train_hours": round(state["elapsed"] / 3600, 3), "train_config": state["config"]}
     save_model_file(output, name, rounded, ModelTables.build(rounded), extra=extra, half=True)
-    return output
+    return {**extra, "model_config": state["model_config"], "px_per_s": _last_throughput(Path(checkpoint).parent)}
+
+
+def _last_throughput(run_dir: Path) -> float:
+    log = run_dir / "log.jsonl"
+    if not log.is_file():
+        return float("nan")
+    lines = log.read_text().splitlines()
+    return float(json.loads(lines[-1]).get("px_per_s", float("nan"))) if lines else float("nan")

@@ -1,0 +1,30 @@
+"""``convpress export``: a checkpoint becomes a model file that codes images, plus a model card."""
+
+import numpy as np
+from PIL import Image
+
+from convpress.cli import main
+from convpress.codecs.learned import LearnedCodec
+from convpress.training.codec import codec_step
+from convpress.training.data import RandomCrops
+from convpress.training.loop import TrainConfig, Trainer
+from convpress.zoo import create_model
+from imagegen import natural_like
+
+
+def test_export_writes_a_working_model_and_a_card(tmp_path, capsys):
+    images = [natural_like(64, 64, 3, seed) for seed in range(2)]
+    config = TrainConfig(name="tiny", steps=2, batch_size=2, crop=64, final_crop=64, log_every=1, bf16=False)
+    Trainer(create_model("cp-tiny"), RandomCrops(images), config, tmp_path / "run", codec_step("mse")).run()
+
+    assert main(["export", str(tmp_path / "run" / "checkpoint.pt"), "--name", "cp-tiny", "--out-dir", str(tmp_path)]) == 0
+    card = (tmp_path / "cp-tiny.md").read_text()
+    assert "steps: 2 of 2" in card and "Kodak results" in card
+
+    codec = LearnedCodec(model=str(tmp_path / "cp-tiny.safetensors"))
+    image = Image.fromarray(natural_like(40, 56, 3, 9), "RGB")
+    decoded = codec.decode(codec.encode(image, quality=50))
+    assert decoded.size == image.size and np.asarray(decoded).dtype == np.uint8
+
+    assert main(["export", str(tmp_path / "run" / "checkpoint.pt"), "--name", "cp-tiny", "--out-dir", str(tmp_path)]) == 2
+    assert "exists" in capsys.readouterr().err
