@@ -10,7 +10,6 @@ The image is Kodak's kodim01 tiled and upsampled to the size asked for (a smooth
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ Image.MAX_IMAGE_PIXELS = None
 codec = LearnedCodec(model=sys.argv[3])
 open(sys.argv[2], "wb").write(codec.encode(Image.open(sys.argv[1]), quality=float(sys.argv[4])))
 """
+PEAK = "\nimport resource\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
 DECODE = """
 import sys
 from convpress.codecs.learned import LearnedCodec
@@ -37,13 +37,11 @@ LearnedCodec(model=sys.argv[3]).decode(open(sys.argv[1], "rb").read()).save(sys.
 
 
 def run_measured(code: str, *args: str) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of ``python -c code args`` in a fresh process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Seconds and peak RSS (MB, the child's own ru_maxrss) of ``python -c code args``."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, *args], check=True)
+    result = subprocess.run([sys.executable, "-c", code + PEAK, *args], check=True, capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024
+    return seconds, int(result.stdout.split()[-1]) / 1024
 
 
 def main() -> int:
@@ -61,7 +59,7 @@ def main() -> int:
         dec_s, dec_mb = run_measured(DECODE, str(coded), str(decoded), args.model)
         bpp = 8 * coded.stat().st_size / (width * height)
         print(f"{width}x{height}: {coded.stat().st_size} bytes ({bpp:.3f} bpp); encode {enc_s:.1f} s, peak {enc_mb:.0f} MB; "
-              f"decode {dec_s:.1f} s, peak {dec_mb:.0f} MB (ru_maxrss of the child processes so far)")
+              f"decode {dec_s:.1f} s, peak {dec_mb:.0f} MB")
     return 0
 
 
