@@ -9,6 +9,7 @@ import torch
 
 from convpress.errors import ConvpressError
 from convpress.models.autoencoders import LearnedImageModel
+from convpress.training.distributed import default_device, init_distributed, shutdown, wrap_model
 from convpress.training.data import RandomCrops, list_images, load_images
 from convpress.training.losses import rate_distortion_loss
 from convpress.training.loop import TrainConfig, Trainer
@@ -19,7 +20,7 @@ def codec_step(metric: str):
     """The step function: a continuous level per sample, uniform over the model's range."""
 
     def step(model: LearnedImageModel, batch: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        levels = torch.rand(batch.shape[0], generator=generator) * (_unwrap(model).levels - 1)
+        levels = (torch.rand(batch.shape[0], generator=generator) * (_unwrap(model).levels - 1)).to(batch.device)
         batch = batch.contiguous(memory_format=torch.channels_last)  # ~3x faster convolutions on CPU
         output = model(batch, levels)
         return rate_distortion_loss(output, batch, metric)
@@ -35,8 +36,9 @@ def kodak_validation(model: LearnedImageModel, folder: Path, count: int = 4, lev
     @torch.no_grad()
     def validate() -> dict:
         results = {}
+        device = next(model.parameters()).device
         for level in levels:
-            metrics = [rate_distortion_loss(model(x, torch.tensor([level])), x) for x in tensors]
+            metrics = [rate_distortion_loss(model(x.to(device), torch.tensor([level], device=device)), x.to(device)) for x in tensors]
             results[f"bpp@{level:g}"] = float(np.mean([m["bpp"] for m in metrics]))
             results[f"psnr@{level:g}"] = float(np.mean([m["psnr"] for m in metrics]))
         return results
@@ -72,15 +74,20 @@ def train_codec(
         if init_from is not None:
             model.load_state_dict(torch.load(init_from, map_location="cpu", weights_only=True)["model"])
     torch.set_num_threads(config.threads)
+    rank, _ = init_distributed()
+    device = default_device()
     model.transform_autocast = config.bf16
-    model.to(memory_format=torch.channels_last)
-    images = load_images(list_images(datasets), min_side=config.final_crop)
-    data = RandomCrops(images, seed=config.seed, downscale=downscale)
-    trainer = Trainer(model, data, config, run_dir, codec_step(metric))
+    model.to(device, memory_format=torch.channels_last)
+    images = load_images(list_images(datasets), min_side=config.final_crop, progress=rank == 0)
+    data = RandomCrops(images, seed=config.seed + rank, downscale=downscale)
+    trainer = Trainer(wrap_model(model, device), data, config, run_dir, codec_step(metric), device=device)
     if resume and checkpoint.exists():
         trainer.load()
-    validate = kodak_validation(model, validation_folder) if validation_folder else None
-    trainer.run(validate, validate_every, time_limit_s=None if time_limit_minutes is None else 60 * time_limit_minutes)
+    validate = kodak_validation(model, validation_folder) if validation_folder and rank == 0 else None
+    try:
+        trainer.run(validate, validate_every, time_limit_s=None if time_limit_minutes is None else 60 * time_limit_minutes)
+    finally:
+        shutdown()
     return trainer
 
 

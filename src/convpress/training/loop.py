@@ -60,8 +60,10 @@ StepFunction = Callable[[torch.nn.Module, torch.Tensor, torch.Generator], dict[s
 class Trainer:
     """Runs ``step_fn`` over batches from ``data`` with checkpointing and logging."""
 
-    def __init__(self, model: torch.nn.Module, data: RandomCrops, config: TrainConfig, run_dir: Path, step_fn: StepFunction) -> None:
+    def __init__(self, model: torch.nn.Module, data: RandomCrops, config: TrainConfig, run_dir: Path, step_fn: StepFunction,
+                 device: torch.device | str = "cpu") -> None:
         self.model = model
+        self.device = torch.device(device)
         self.data = data
         self.config = config
         self.run_dir = Path(run_dir)
@@ -121,7 +123,7 @@ class Trainer:
         while self.step < last_step:
             for group in self.optimizer.param_groups:
                 group["lr"] = config.lr_at(self.step)
-            batch = self.data.batch(config.batch_size, config.crop_at(self.step))
+            batch = self.data.batch(config.batch_size, config.crop_at(self.step)).to(self.device, non_blocking=True)
             started = time.monotonic()
             metrics = self.step_fn(self.model, batch, self.generator)
             self.optimizer.zero_grad(set_to_none=True)
