@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
+import convpress
 from convpress.codecs import get_codec
 from convpress.imageio import open_image
 from convpress.service.app import create_app
@@ -215,6 +216,34 @@ def save_screenshot(page) -> None:
         shutil.copyfile(SCREENSHOT, DOCS_SCREENSHOT)
 
 
+def test_original_and_restored_sides(page, page_errors, server_url, upload, monkeypatch):
+    def median(image, **_):
+        return image.filter(ImageFilter.MedianFilter(3))
+
+    monkeypatch.setattr(convpress, "deblock", median, raising=False)
+    monkeypatch.setattr(convpress, "denoise", median, raising=False)
+    page.goto(server_url)  # the page learns which restorations exist when it loads
+    expect(page.locator("#server-status")).to_contain_text("ready")
+    page.set_input_files("#file-input", str(upload))
+    left = page.locator("#sides [data-side=left]")
+    set_side(page, "left", "jpeg", 10)
+    left.locator(".deblock").check()
+    page.locator("#sides [data-side=right] .source").select_option("original")
+    expect(page.locator("#metrics-row [data-side=left] .metrics-title")).to_have_text("JPEG · q 10 + deblock")
+    expect(page.locator("#metrics-row [data-side=left] .metrics-note")).to_contain_text("Deblocked in")
+    expect(side_metric(page, "left", "psnr")).to_have_text(re.compile(r"^\d+\.\d{2} dB$"))
+    expect(page.locator("#metrics-row [data-side=right] .metrics-title")).to_have_text("Original")
+    expect(side_metric(page, "right", "psnr")).to_have_text("— reference")
+    with page.expect_download() as download_info:
+        page.click("#metrics-row [data-side=right] .download-main")
+    assert Path(download_info.value.path()).read_bytes() == upload.read_bytes()
+
+    page.locator("#sides [data-side=right] .source").select_option("denoise")
+    expect(page.locator("#metrics-row [data-side=right] .metrics-title")).to_have_text("Denoised")
+    expect(page.locator("#metrics-row [data-side=right] .metrics-note")).to_contain_text("Denoised in")
+    assert page_errors == []
+
+
 def test_errors_are_shown_in_the_page(page, page_errors, server_url, tmp_path):
     fake = tmp_path / "holiday.png"
     fake.write_text("this is not a picture")
@@ -226,4 +255,13 @@ def test_errors_are_shown_in_the_page(page, page_errors, server_url, tmp_path):
     expect(page.locator("#workspace")).to_be_hidden()
     page.click("#error-close")
     expect(page.locator("#error")).to_be_hidden()
+
+    transparent = tmp_path / "logo.png"
+    Image.fromarray(natural_like(48, 64, 4, seed=3), "RGBA").save(transparent)
+    page.set_input_files("#file-input", str(transparent))  # the left side defaults to JPEG: no alpha
+    expect(page.locator("#busy-left")).to_have_class(re.compile(r"\bfailed\b"))
+    expect(page.locator("#busy-left")).to_contain_text("jpeg cannot store RGBA images")
+    expect(page.locator("#metrics-row [data-side=right] .metrics-title")).not_to_be_empty()
+    expect(page.locator("#error-text")).to_have_text("Left side: jpeg cannot store RGBA images (it accepts L, RGB)")
+    expect(page.locator("#error")).to_be_visible()  # the right side's success does not hide it
     assert page_errors == []

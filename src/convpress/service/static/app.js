@@ -105,13 +105,17 @@ function endWork() {
   $('#progress').hidden = state.busy === 0;
 }
 
-function showError(message) {
+// The banner shows the latest error; its owner (a side, the sweep, the upload) clears it on success,
+// so one side succeeding does not hide the other side's error.
+function showError(message, owner = 'page') {
   $('#error-text').textContent = message;
+  $('#error').dataset.owner = owner;
   $('#error').hidden = false;
 }
 
-function hideError() {
-  $('#error').hidden = true;
+function hideError(owner = null) {
+  const banner = $('#error');
+  if (owner === null || banner.dataset.owner === owner) banner.hidden = true;
 }
 
 async function describeError(response) {
@@ -246,10 +250,10 @@ function configureSide(side) {
   applyRateMode(side);
   fillOptions(ui, codec);
   const deblock = $('.deblock', ui);
-  const usable = state.restoration.deblock && codec.lossy;
-  deblock.disabled = !usable;
-  if (!usable) deblock.checked = false;
-  $('.deblock-check', ui).classList.toggle('disabled', !usable);
+  $('.deblock-check', ui).hidden = !codec.lossy;
+  deblock.disabled = !state.restoration.deblock || !codec.lossy;
+  if (deblock.disabled) deblock.checked = false;
+  $('.deblock-check', ui).classList.toggle('disabled', deblock.disabled);
   $('.deblock-label', ui).textContent = state.restoration.deblock
     ? 'Deblock the decoded image'
     : 'Deblock the decoded image (model not installed)';
@@ -312,10 +316,11 @@ function scheduleUpdate(side, delay = UPDATE_DELAY_MS) {
   entry.timer = setTimeout(() => updateSide(side), delay);
 }
 
-function setPaneBusy(side, text) {
-  const busy = $(`#busy-${side}`);
-  busy.hidden = !text;
-  $('.busy-text', busy).textContent = text || '';
+function setPaneStatus(side, text, failed = false) {
+  const status = $(`#busy-${side}`);
+  status.hidden = !text;
+  status.classList.toggle('failed', failed);
+  $('.busy-text', status).textContent = text || '';
 }
 
 async function updateSide(side) {
@@ -325,7 +330,7 @@ async function updateSide(side) {
   const controller = new AbortController();
   entry.controller = controller;
   const config = readSide(side);
-  setPaneBusy(side, busyText(config));
+  setPaneStatus(side, busyText(config));
   try {
     const view = await renderSource(config, controller.signal);
     if (controller.signal.aborted) {
@@ -333,14 +338,15 @@ async function updateSide(side) {
       return;
     }
     showSide(side, view);
-    hideError();
+    setPaneStatus(side, null);
+    hideError(side);
   } catch (error) {
-    if (error.name !== 'AbortError') showError(`${side === 'left' ? 'Left' : 'Right'} side: ${error.message}`);
+    if (error.name === 'AbortError' || entry.controller !== controller) return;
+    clearSide(side);
+    setPaneStatus(side, error.message, true);
+    showError(`${side === 'left' ? 'Left' : 'Right'} side: ${error.message}`, side);
   } finally {
-    if (entry.controller === controller) {
-      entry.controller = null;
-      setPaneBusy(side, null);
-    }
+    if (entry.controller === controller) entry.controller = null;
   }
 }
 
@@ -519,15 +525,26 @@ function showSide(side, view) {
   drawRd();
 }
 
+function clearSide(side) {
+  const entry = state.sides[side];
+  entry.urls.forEach((url) => URL.revokeObjectURL(url));
+  entry.urls = [];
+  entry.result = null;
+  $(`#image-${side}`).removeAttribute('src');
+  $(`#tag-${side}`).textContent = '';
+  const card = entry.metrics;
+  $('.metrics-title', card).textContent = '';
+  for (const cell of card.querySelectorAll('dd')) cell.textContent = '—';
+  $('.metrics-note', card).textContent = '';
+  for (const link of card.querySelectorAll('.metrics-actions a')) link.hidden = true;
+  drawRd();
+}
+
 function clearSides() {
   for (const side of SIDES) {
-    const entry = state.sides[side];
-    entry.controller?.abort();
-    entry.urls.forEach((url) => URL.revokeObjectURL(url));
-    entry.urls = [];
-    entry.result = null;
-    $(`#image-${side}`).removeAttribute('src');
-    $(`#tag-${side}`).textContent = '';
+    state.sides[side].controller?.abort();
+    setPaneStatus(side, null);
+    clearSide(side);
   }
 }
 
@@ -548,7 +565,7 @@ async function loadFile(file) {
     response = await request('/api/decode', { form, expect: 'response' });
     png = await response.blob();
   } catch (error) {
-    showError(`${file.name}: ${error.message}`);
+    showError(`${file.name}: ${error.message}`, 'upload');
     return;
   }
   hideError();
@@ -738,7 +755,7 @@ async function runSweep() {
   if (!state.file) return;
   const codecs = [...document.querySelectorAll('#rd-codecs input:checked')].map((input) => input.value);
   if (!codecs.length) {
-    showError('Choose at least one codec to sweep.');
+    showError('Choose at least one codec to sweep.', 'sweep');
     return;
   }
   const form = new FormData();
@@ -750,12 +767,12 @@ async function runSweep() {
   button.replaceChildren(element('span', { class: 'spinner' }), ' Sweeping…');
   try {
     state.sweep = await request('/api/sweep', { form });
-    hideError();
+    hideError('sweep');
     if (state.sweep.skipped.length) {
-      showError(state.sweep.skipped.map((item) => `${codecLabel(item.codec)} skipped: ${item.reason}`).join(' · '));
+      showError(state.sweep.skipped.map((item) => `${codecLabel(item.codec)} skipped: ${item.reason}`).join(' · '), 'sweep');
     }
   } catch (error) {
-    showError(`Sweep: ${error.message}`);
+    showError(`Sweep: ${error.message}`, 'sweep');
   } finally {
     button.disabled = false;
     button.textContent = 'Run sweep';
@@ -875,7 +892,7 @@ function init() {
   buildSides();
   bindFileInputs();
   bindViewer();
-  $('#error-close').addEventListener('click', hideError);
+  $('#error-close').addEventListener('click', () => hideError());
   $('#rd-run').addEventListener('click', runSweep);
   applyView();
   loadServerInfo();
