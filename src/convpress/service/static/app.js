@@ -216,6 +216,7 @@ function bindSideControls(side) {
   const ui = state.sides[side].ui;
   $('.source', ui).addEventListener('change', () => {
     configureSide(side);
+    includeInSweep($('.source', ui).value);
     scheduleUpdate(side, 0);
   });
   $('.rate-mode', ui).addEventListener('change', () => {
@@ -749,6 +750,11 @@ function fillSweepCodecs() {
     label.append(input, swatch, element('span', {}, codecLabel(codec.name)));
     box.append(label);
   }
+}
+
+function includeInSweep(codec) {
+  const box = document.querySelector(`#rd-codecs input[value="${codec}"]`);
+  if (box) box.checked = true;
 }
 
 async function runSweep() {
