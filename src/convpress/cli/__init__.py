@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "convpress.cli.export_command",
     "convpress.cli.eval_command",
     "convpress.cli.compare_command",
+    "convpress.cli.serve_command",
 )
 
 EXIT_USER_ERROR = 2
