@@ -57,7 +57,8 @@ def color_arrays(reference: Image.Image, decoded: Image.Image) -> tuple[np.ndarr
     """
     if reference.size != decoded.size:
         raise UnsupportedImageError(
-            f"cannot compare images of different sizes: {reference.size} and {decoded.size}"
+            f"cannot compare images of different sizes: {reference.width}x{reference.height} "
+            f"and {decoded.width}x{decoded.height}"
         )
     target_mode = "L" if reference.mode == decoded.mode == "L" else "RGB"
     arrays = []
