@@ -4,7 +4,8 @@ What it guarantees:
 - checkpoints every few minutes, written atomically (temporary file + rename) to ``runs/NAME/``;
 - ``resume`` continues exactly: model, optimizer, step, learning-rate schedule, torch and numpy
   random states, so a run interrupted by the end of a session finishes as if uninterrupted;
-- a JSONL log of every logging interval, and a progress bar with loss, rate, PSNR and ETA.
+- a JSONL log of every logging interval (and TensorBoard scalars when tensorboard is installed),
+  and a progress bar with loss, rate, PSNR and ETA.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class Trainer:
         last_save = time.monotonic()
         window: dict[str, float] = {}
         window_pixels, window_start = 0, time.monotonic()
+        tensorboard = _tensorboard_writer(self.run_dir) if self.is_main else None
         bar = tqdm(total=config.steps, initial=self.step, desc=config.name, disable=not self.is_main, dynamic_ncols=True)
         while self.step < last_step:
             for group in self.optimizer.param_groups:
@@ -148,6 +150,9 @@ class Trainer:
                 if self.is_main:
                     with log_path.open("a") as handle:
                         handle.write(json.dumps(record) + "\n")
+                    if tensorboard is not None:
+                        for key, value in record.items():
+                            tensorboard.add_scalar(key.replace("@", "/"), value, self.step)
                     bar.set_postfix(loss=f"{record['loss']:.3f}", bpp=f"{record['bpp']:.3f}", psnr=f"{record['psnr']:.2f}",
                                     kpx_s=f"{record['px_per_s'] / 1e3:.0f}")
                 window, window_pixels, window_start = {}, 0, time.monotonic()
@@ -159,6 +164,15 @@ class Trainer:
             if out_of_time:
                 break
         bar.close()
+
+
+def _tensorboard_writer(run_dir: Path):
+    """A TensorBoard writer into the run folder when the tensorboard package is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(run_dir / "tensorboard"))
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
