@@ -57,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     decode.add_argument(
         "output", type=Path, help="image to write, in a lossless format chosen by the extension (PNG recommended)"
     )
+    decode.add_argument("--model", help="model file (.safetensors) to decode with, for codecs that take a model")
     decode.add_argument("--force", "-f", action="store_true", help="overwrite an existing output")
     decode.set_defaults(handler=run_decode)
 
@@ -179,6 +180,10 @@ def run_decode(args: argparse.Namespace) -> int:
     codec = codec_for_data(data) or codec_for_extension(args.input)
     if codec is None:
         raise CorruptDataError(f"{args.input}: not a file of any supported format")
+    if args.model:
+        if "model" not in {option.name for option in codec.options}:
+            raise InvalidParameterError(f"{codec.name} files take no --model")
+        codec = type(codec)(model=args.model)
     image = codec.decode(data)
     write_output(args.output, writer.encode(image, lossless=True), args.force)
     print(f"{args.output}: {image.width}x{image.height} {image.mode} (from {codec.name})")

@@ -168,14 +168,6 @@ class LearnedCodec(Codec):
         """Model name or weights path; None: the default model to encode, the file's model to decode."""
 
     @classmethod
-    def is_available(cls) -> bool:
-        return weights_path(DEFAULT_MODEL).is_file()
-
-    @classmethod
-    def unavailable_reason(cls) -> str:
-        return f"has no weights for its default model {DEFAULT_MODEL} (expected {weights_path(DEFAULT_MODEL)})"
-
-    @classmethod
     def sniff(cls, data: bytes) -> bool:
         return is_cpz(data)
 
