@@ -1,0 +1,223 @@
+"""Overfitting the latents and networks to one image (the encoder), then quantizing the networks.
+
+Adam optimizes ``MSE + lambda * bpp`` (the latents' rate under the ARM) in three stages, after C3
+(Kim et al. 2024) and Cool-chic 3 (Leguay et al. 2023):
+
+1. the first :data:`NOISE_FRACTION` of the iterations with additive uniform noise,
+2. soft rounding around Kumaraswamy noise, temperature annealed 0.3 -> 0.1 and noise parameter
+   1 -> 2 (from uniform towards peaked), learning rate in a cosine decay,
+3. the last :data:`STE_FRACTION` with true rounding (soft-rounding gradient) at a lower learning
+   rate, so that the networks fit the latents they will really get.
+
+Then each parameter group is quantized with the step ``2**-k`` that minimizes the loss including
+the parameters' own code length, group after group (:func:`quantize_networks`), and the encoder
+computes, with the decoder's integer arithmetic, the reconstruction a decoder will produce.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from convpress.overfit.bitstream import (
+    GROUPS,
+    Architecture,
+    ExactNetworks,
+    QuantizedNetworks,
+    exact_networks,
+    float_networks,
+    group_of,
+)
+from convpress.overfit.decoder import reconstruct
+from convpress.overfit.laplace import zero_mean_bits
+from convpress.overfit.latents import level_shapes, quantize_proxy
+
+LEARNING_RATE = 1e-2
+STE_LEARNING_RATE = 1e-3
+NOISE_FRACTION = 0.1
+STE_FRACTION = 0.1
+TEMPERATURES = (0.3, 0.1)
+KUMARASWAMY = (1.0, 2.0)
+PARAMETER_BITS = tuple(range(2, 13))
+"""Candidate quantization exponents k (steps 2^-2 .. 2^-12) of every parameter group."""
+PROGRESS_EVERY = 10
+
+
+class OverfitModel(nn.Module):
+    """Latent grids plus the three networks, as trained in float."""
+
+    def __init__(self, architecture: Architecture, height: int, width: int) -> None:
+        super().__init__()
+        self.architecture = architecture
+        shapes = level_shapes(height, width, architecture.levels)
+        self.latents = nn.ParameterList(nn.Parameter(torch.zeros(shape)) for shape in shapes)
+        self.networks = nn.ModuleDict(float_networks(architecture))
+
+    def forward(self, latents: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Image [C, H, W] and the code length of every latent in bits."""
+        bits = self.networks["arm"].bits(latents)
+        image = self.networks["synthesis"](self.networks["upsampling"](latents))
+        return image, bits
+
+    def named_network_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
+        """Parameters named ``<network>.<path>`` as in :func:`convpress.overfit.bitstream.parameter_shapes`."""
+        return self.networks.named_parameters()
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What one iteration does: the rounding proxy and its settings, and the learning rate."""
+
+    proxy: str
+    learning_rate: float
+    temperature: float = 0.3
+    noise: float = 1.0
+
+
+def stage_at(iteration: int, iterations: int) -> Stage:
+    """The schedule of the module docstring, at ``iteration`` of ``iterations``."""
+    progress = iteration / max(iterations, 1)
+    ste_start = 1.0 - STE_FRACTION
+    if progress >= ste_start:
+        ste_progress = (progress - ste_start) / STE_FRACTION
+        return Stage("ste", STE_LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * ste_progress)), TEMPERATURES[1])
+    learning_rate = LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * progress / ste_start))
+    if progress < NOISE_FRACTION:
+        return Stage("noise", learning_rate)
+    soft = (progress - NOISE_FRACTION) / (ste_start - NOISE_FRACTION)
+    temperature = TEMPERATURES[0] + soft * (TEMPERATURES[1] - TEMPERATURES[0])
+    noise = KUMARASWAMY[0] + soft * (KUMARASWAMY[1] - KUMARASWAMY[0])
+    return Stage("softround", learning_rate, temperature, noise)
+
+
+@dataclass
+class FitResult:
+    """An image coded by :func:`fit`: what the file stores and what the decoder will show."""
+
+    networks: QuantizedNetworks
+    exact: ExactNetworks
+    latents: list[np.ndarray]
+    reconstruction: np.ndarray
+    """uint8 [H, W, C]: exactly what decoding the file gives."""
+    estimated_bits: float
+    """Latents' and parameters' code length, as the quantization search estimated it."""
+    seconds: float
+
+    def mse(self, image: np.ndarray) -> float:
+        """Mean squared error on the 0-1 scale, against the original uint8 [H, W, C] image."""
+        difference = (self.reconstruction.astype(np.float64) - image.astype(np.float64)) / 255.0
+        return float(np.mean(difference**2))
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def fit(
+    image: np.ndarray,
+    lmbda: float,
+    iterations: int,
+    architecture: Architecture | None = None,
+    *,
+    threads: int = 2,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> FitResult:
+    """Overfit a model to ``image`` (uint8 [H, W, C], C = 1 or 3) for rate-distortion ``lmbda``.
+
+    ``progress``: show a tqdm bar with the current rate and PSNR (None: only on a terminal).
+    """
+    start = time.perf_counter()
+    height, width, channels = image.shape
+    architecture = architecture or Architecture(channels=channels)
+    target = torch.tensor(image).permute(2, 0, 1).float() / 255.0
+    with torch_threads(threads):
+        torch.manual_seed(seed)
+        model = OverfitModel(architecture, height, width)
+        train(model, target, lmbda, iterations, progress)
+        with torch.no_grad():
+            latents = [torch.round(grid.detach()) for grid in model.latents]
+            networks, bits = quantize_networks(model, latents, target, lmbda)
+            exact = exact_networks(networks)
+            integer_latents = [grid.numpy().astype(np.int64) for grid in latents]
+            reconstruction = reconstruct(exact, integer_latents)
+    return FitResult(networks, exact, integer_latents, reconstruction, bits, time.perf_counter() - start)
+
+
+def train(model: OverfitModel, target: torch.Tensor, lmbda: float, iterations: int, progress: bool | None) -> None:
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, foreach=True)
+    pixels = target.shape[1] * target.shape[2]
+    with tqdm(total=iterations, desc="overfit", unit="it", disable=None if progress is None else not progress, leave=False) as bar:
+        for iteration in range(iterations):
+            stage = stage_at(iteration, iterations)
+            for group in optimizer.param_groups:
+                group["lr"] = stage.learning_rate
+            latents = [quantize_proxy(grid, stage.proxy, stage.temperature, stage.noise) for grid in model.latents]
+            image, bits = model(latents)
+            mse = torch.mean((image - target) ** 2)
+            bpp = bits.sum() / pixels
+            loss = mse + lmbda * bpp
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if iteration % PROGRESS_EVERY == 0 or iteration == iterations - 1:
+                psnr = -10 * math.log10(max(mse.item(), 1e-10))
+                bar.set_postfix(bpp=f"{bpp.item():.3f}", psnr=f"{psnr:.2f}", stage=stage.proxy)
+            bar.update()
+
+
+def quantize_networks(
+    model: OverfitModel, latents: list[torch.Tensor], target: torch.Tensor, lmbda: float
+) -> tuple[QuantizedNetworks, float]:
+    """Choose each group's exponent for the least ``MSE + lambda * bpp`` (parameters' bits included).
+
+    Groups are settled one after the other, the ones not yet settled staying in float. Returns
+    the quantized networks and the estimated total code length in bits.
+    """
+    pixels = target.shape[1] * target.shape[2]
+    originals = {name: parameter.detach().clone() for name, parameter in model.named_network_parameters()}
+    parameters = dict(model.named_network_parameters())
+    bits: dict[str, int] = {}
+    tables: dict[str, int] = {}
+    parameter_bits: dict[str, float] = {}
+    total_bits = math.inf
+    for group in GROUPS:
+        names = [name for name in originals if group_of(name) == group]
+        best = (math.inf, 0, 0, 0.0, 0.0)
+        for exponent in PARAMETER_BITS:
+            _set_quantized(parameters, originals, names, exponent)
+            integers = np.concatenate([_integers(originals[name], exponent).reshape(-1) for name in names])
+            candidate_bits = zero_mean_bits(integers)
+            image, latent_bits = model(latents)
+            rate = float(latent_bits.sum()) + float(candidate_bits.min()) + sum(parameter_bits.values())
+            loss = float(torch.mean((image - target) ** 2)) + lmbda * rate / pixels
+            if loss < best[0]:
+                best = (loss, exponent, int(np.argmin(candidate_bits)), float(candidate_bits.min()), rate)
+        _, bits[group], tables[group], parameter_bits[group], total_bits = best
+        _set_quantized(parameters, originals, names, bits[group])
+    values = {name: _integers(originals[name], bits[group_of(name)]) for name in originals}
+    return QuantizedNetworks(model.architecture, bits, values, tables), total_bits
+
+
+def _set_quantized(parameters: dict, originals: dict, names: list[str], exponent: int) -> None:
+    """Give the float parameters ``names`` their values quantized with step 2^-exponent."""
+    for name in names:
+        parameters[name].copy_(torch.round(originals[name] * 2**exponent) * 2.0**-exponent)
+
+
+def _integers(parameter: torch.Tensor, exponent: int) -> np.ndarray:
+    return torch.round(parameter.double() * 2**exponent).numpy().astype(np.int64)
