@@ -31,7 +31,7 @@ from convpress.coding.container import CpzHeader, ModelFamily, model_family, pac
 from convpress.errors import CodecUnavailableError, CorruptDataError, UnsupportedImageError
 from convpress.overfit.bitstream import decode_streams, encode_streams
 from convpress.overfit.decoder import reconstruct
-from convpress.overfit.encoder import fit
+from convpress.overfit.encoder import FitResult, fit
 
 MODEL_NAME = "overfit"
 EFFORT_ITERATIONS = {"fast": 250, "medium": 1000, "slow": 4000}
@@ -74,6 +74,25 @@ def _image(pixels: np.ndarray, mode: str, alpha: bytes | None) -> Image.Image:
     return image
 
 
+def encode_image(image: Image.Image, quality: float, iterations: int, threads: int = 2) -> tuple[bytes, FitResult]:
+    """The ``.cpz`` file of an L/RGB/RGBA image, and the fit behind it (its reconstruction included)."""
+    quality = round(quality, 2)
+    pixels, alpha = _pixels_and_alpha(image)
+    result = fit(pixels, quality_to_lambda(quality), iterations, threads=threads)
+    config, symbols, checksum = encode_streams(result.networks, result.latents, result.exact)
+    header = CpzHeader(
+        family=ModelFamily.OVERFITTED,
+        model_name=MODEL_NAME,
+        weights_hash=NO_WEIGHTS,
+        quality=quality,
+        width=image.width,
+        height=image.height,
+        mode=image.mode,
+        symbols_crc=checksum,
+    )
+    return pack(header, [config, symbols] + ([alpha] if alpha is not None else [])), result
+
+
 @register
 class OverfitCodec(Codec):
     name = "overfit"
@@ -90,27 +109,14 @@ class OverfitCodec(Codec):
         return model_family(data) == ModelFamily.OVERFITTED
 
     def encode(self, image: Image.Image, quality: float = DEFAULT_QUALITY, **options) -> bytes:
-        quality = round(check_quality(quality), 2)
         self.check_mode(image)
         self.check_size(image)
         if image.width * image.height > MAX_PIXELS:
             raise UnsupportedImageError(f"{self.name} codes images up to {MAX_PIXELS} pixels, got {image.width}x{image.height}")
         settings = self.resolve_options(options)
         iterations = int(settings["iterations"]) or EFFORT_ITERATIONS[str(settings["effort"])]
-        pixels, alpha = _pixels_and_alpha(image)
-        result = fit(pixels, quality_to_lambda(quality), iterations, threads=int(settings["threads"]))
-        config, symbols, checksum = encode_streams(result.networks, result.latents, result.exact)
-        header = CpzHeader(
-            family=ModelFamily.OVERFITTED,
-            model_name=MODEL_NAME,
-            weights_hash=NO_WEIGHTS,
-            quality=quality,
-            width=image.width,
-            height=image.height,
-            mode=image.mode,
-            symbols_crc=checksum,
-        )
-        return pack(header, [config, symbols] + ([alpha] if alpha is not None else []))
+        data, _ = encode_image(image, check_quality(quality), iterations, int(settings["threads"]))
+        return data
 
     def quality_encoder(self, image: Image.Image, **options) -> Callable[[float], bytes]:
         """Every trial of a rate search is a full encode: warn that it multiplies the encoding time."""

@@ -118,21 +118,22 @@ class ExactArm:
     """The integer twin of :class:`Arm`, built from its quantized parameters."""
 
     def __init__(self, layers: list[tuple[torch.Tensor, torch.Tensor]], weight_bits: int, bias_bits: int) -> None:
-        self.layers = [ExactLinear(w, b, weight_bits, bias_bits, "ARM") for w, b in layers]
+        last = len(layers) - 1
+        self.layers = [
+            ExactLinear(w, b, weight_bits, bias_bits, "ARM", relu=number < last) for number, (w, b) in enumerate(layers)
+        ]
 
     def __call__(self, contexts: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Fixed-point contexts [N, CONTEXT_SIZE] -> fixed-point means and log-scales (int64)."""
+        """Fixed-point contexts [CONTEXT_SIZE, N] -> fixed-point means and log-scales (int64 [N])."""
         x = contexts
-        for number, layer in enumerate(self.layers):
+        for layer in self.layers:
             x = layer(x)
-            if number + 1 < len(self.layers):
-                x = torch.clamp(x, min=0.0)
         out = x.numpy().astype(np.int64)
-        return out[:, 0], out[:, 1]
+        return out[0], out[1]
 
 
 def phase_context(grid: torch.Tensor, coarse: torch.Tensor | None, phase: int) -> torch.Tensor:
-    """Fixed-point contexts [n, CONTEXT_SIZE] of one phase of a level, from fixed-point grids.
+    """Fixed-point contexts [CONTEXT_SIZE, n] of one phase of a level, from fixed-point grids.
 
     ``grid`` holds the level's latents decoded so far (zeros elsewhere), ``coarse`` the next coarser
     level (None for the coarsest).
@@ -154,7 +155,7 @@ def phase_context(grid: torch.Tensor, coarse: torch.Tensor | None, phase: int) -
             features.append(padded_coarse[1 + dy : 1 + dy + rows, 1 + dx : 1 + dx + columns])
     for other in range(len(PHASES)):
         features.append(grid.new_full((rows, columns), ONE if other == phase else 0.0))
-    return torch.stack(features, dim=-1).reshape(rows * columns, CONTEXT_SIZE)
+    return torch.stack(features).reshape(CONTEXT_SIZE, rows * columns)
 
 
 Coder = Callable[[np.ndarray | None, np.ndarray], np.ndarray]

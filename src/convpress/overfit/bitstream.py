@@ -42,7 +42,7 @@ class Architecture:
 
     levels: int = 7
     arm_hidden: int = 16
-    synthesis_hidden: int = 40
+    synthesis_hidden: int = 16
     channels: int = 3
 
     def __post_init__(self) -> None:

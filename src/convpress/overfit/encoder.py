@@ -158,22 +158,50 @@ def fit(
     return FitResult(networks, exact, integer_latents, reconstruction, bits, time.perf_counter() - start)
 
 
+class Adam:
+    """Adam (Kingma & Ba) with a learning rate set per step.
+
+    ``torch.optim.Adam`` would do, but building any torch optimizer imports ``torch._dynamo``,
+    which costs several seconds per process: more than a small image's whole encode.
+    """
+
+    def __init__(self, parameters: list[nn.Parameter], betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        self.parameters = parameters
+        self.betas = betas
+        self.eps = eps
+        self.steps = 0
+        self.first = [torch.zeros_like(p) for p in parameters]
+        self.second = [torch.zeros_like(p) for p in parameters]
+
+    def step(self, learning_rate: float) -> None:
+        self.steps += 1
+        beta1, beta2 = self.betas
+        step_size = learning_rate / (1 - beta1**self.steps)
+        second_correction = math.sqrt(1 - beta2**self.steps)
+        with torch.no_grad():
+            for parameter, first, second in zip(self.parameters, self.first, self.second):
+                if parameter.grad is None:
+                    continue
+                first.mul_(beta1).add_(parameter.grad, alpha=1 - beta1)
+                second.mul_(beta2).addcmul_(parameter.grad, parameter.grad, value=1 - beta2)
+                denominator = (second.sqrt() / second_correction).add_(self.eps)
+                parameter.addcdiv_(first, denominator, value=-step_size)
+                parameter.grad = None
+
+
 def train(model: OverfitModel, target: torch.Tensor, lmbda: float, iterations: int, progress: bool | None) -> None:
-    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, foreach=True)
+    optimizer = Adam(list(model.parameters()))
     pixels = target.shape[1] * target.shape[2]
     with tqdm(total=iterations, desc="overfit", unit="it", disable=None if progress is None else not progress, leave=False) as bar:
         for iteration in range(iterations):
             stage = stage_at(iteration, iterations)
-            for group in optimizer.param_groups:
-                group["lr"] = stage.learning_rate
             latents = [quantize_proxy(grid, stage.proxy, stage.temperature, stage.noise) for grid in model.latents]
             image, bits = model(latents)
             mse = torch.mean((image - target) ** 2)
             bpp = bits.sum() / pixels
             loss = mse + lmbda * bpp
-            optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            optimizer.step()
+            optimizer.step(stage.learning_rate)
             if iteration % PROGRESS_EVERY == 0 or iteration == iterations - 1:
                 psnr = -10 * math.log10(max(mse.item(), 1e-10))
                 bar.set_postfix(bpp=f"{bpp.item():.3f}", psnr=f"{psnr:.2f}", stage=stage.proxy)
@@ -185,32 +213,42 @@ def quantize_networks(
 ) -> tuple[QuantizedNetworks, float]:
     """Choose each group's exponent for the least ``MSE + lambda * bpp`` (parameters' bits included).
 
-    Groups are settled one after the other, the ones not yet settled staying in float. Returns
-    the quantized networks and the estimated total code length in bits.
+    Groups are settled one after the other, those not yet settled staying in float. An ARM group
+    changes only the latents' rate and the others only the distortion, so each candidate
+    re-evaluates just that term. Returns the quantized networks and the estimated code length in
+    bits of the latents and parameters.
     """
     pixels = target.shape[1] * target.shape[2]
+    networks = model.networks
     originals = {name: parameter.detach().clone() for name, parameter in model.named_network_parameters()}
     parameters = dict(model.named_network_parameters())
+
+    def distortion() -> float:
+        return float(torch.mean((networks["synthesis"](networks["upsampling"](latents)) - target) ** 2))
+
+    def latent_bits() -> float:
+        return float(networks["arm"].bits(latents).sum())
+
+    terms = {"distortion": distortion(), "latent_bits": latent_bits()}
     bits: dict[str, int] = {}
     tables: dict[str, int] = {}
     parameter_bits: dict[str, float] = {}
-    total_bits = math.inf
     for group in GROUPS:
         names = [name for name in originals if group_of(name) == group]
+        term, evaluate = ("latent_bits", latent_bits) if group.startswith("arm") else ("distortion", distortion)
         best = (math.inf, 0, 0, 0.0, 0.0)
         for exponent in PARAMETER_BITS:
             _set_quantized(parameters, originals, names, exponent)
-            integers = np.concatenate([_integers(originals[name], exponent).reshape(-1) for name in names])
-            candidate_bits = zero_mean_bits(integers)
-            image, latent_bits = model(latents)
-            rate = float(latent_bits.sum()) + float(candidate_bits.min()) + sum(parameter_bits.values())
-            loss = float(torch.mean((image - target) ** 2)) + lmbda * rate / pixels
+            candidate_bits = zero_mean_bits(np.concatenate([_integers(originals[name], exponent).reshape(-1) for name in names]))
+            trial = {**terms, term: evaluate()}
+            rate = trial["latent_bits"] + float(candidate_bits.min()) + sum(parameter_bits.values())
+            loss = trial["distortion"] + lmbda * rate / pixels
             if loss < best[0]:
-                best = (loss, exponent, int(np.argmin(candidate_bits)), float(candidate_bits.min()), rate)
-        _, bits[group], tables[group], parameter_bits[group], total_bits = best
+                best = (loss, exponent, int(np.argmin(candidate_bits)), float(candidate_bits.min()), trial[term])
+        _, bits[group], tables[group], parameter_bits[group], terms[term] = best
         _set_quantized(parameters, originals, names, bits[group])
     values = {name: _integers(originals[name], bits[group_of(name)]) for name in originals}
-    return QuantizedNetworks(model.architecture, bits, values, tables), total_bits
+    return QuantizedNetworks(model.architecture, bits, values, tables), terms["latent_bits"] + sum(parameter_bits.values())
 
 
 def _set_quantized(parameters: dict, originals: dict, names: list[str], exponent: int) -> None:

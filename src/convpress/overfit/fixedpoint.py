@@ -59,20 +59,27 @@ def check_exact_sum(fan_in: int, weights: torch.Tensor, bias: torch.Tensor | Non
 
 
 class ExactLinear:
-    """``x @ W.T + b`` on fixed-point rows, with W and b integers of ``weight_bits``/``bias_bits``.
+    """``W @ x + b`` on fixed-point columns, with W and b integers of ``weight_bits``/``bias_bits``.
 
+    Inputs and outputs are feature-major ([features, N]), so that feature rows stay contiguous.
     The accumulator is in units of 2^-(FRACTION_BITS + weight_bits); the bias is brought to those
     units (an exact multiplication by a power of two, since ``bias_bits <= FRACTION_BITS +
-    weight_bits``), and the sum is rounded back to 2^-FRACTION_BITS.
+    weight_bits``) together with the half unit of the rounding, and the sum is rounded back to
+    2^-FRACTION_BITS in place. ``relu`` folds the ReLU into the final clamp.
     """
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, weight_bits: int, bias_bits: int, what: str) -> None:
+    def __init__(
+        self, weight: torch.Tensor, bias: torch.Tensor, weight_bits: int, bias_bits: int, what: str, relu: bool = False
+    ) -> None:
         self.weight = weight.double().reshape(weight.shape[0], -1)
         self.bias = bias.double() * float(2 ** (FRACTION_BITS + weight_bits - bias_bits))
-        self.weight_bits = weight_bits
         check_exact_sum(self.weight.shape[1], self.weight, self.bias, what)
+        half = float(2 ** (weight_bits - 1)) if weight_bits else 0.0
+        self.rounded_bias = (self.bias + half)[:, None]
+        self.scale = 2.0**-weight_bits
+        self.lower = 0.0 if relu else -ACTIVATION_LIMIT
 
-    def __call__(self, rows: torch.Tensor) -> torch.Tensor:
-        """rows [N, fan_in] -> [N, out], both fixed point."""
-        accumulator = torch.addmm(self.bias, rows, self.weight.T)
-        return clamp_activation(round_shift(accumulator, self.weight_bits))
+    def __call__(self, columns: torch.Tensor) -> torch.Tensor:
+        """columns [fan_in, N] -> [out, N], both fixed point."""
+        accumulator = torch.addmm(self.rounded_bias, self.weight, columns)
+        return accumulator.mul_(self.scale).floor_().clamp_(self.lower, ACTIVATION_LIMIT)

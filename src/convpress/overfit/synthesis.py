@@ -2,7 +2,7 @@
 
 Four layers in the style of Cool-chic 3: a 1x1 convolution to ``hidden`` channels with ReLU, a 1x1
 convolution to the image channels, then two residual 3x3 convolutions (``x + conv(x)``, the first
-followed by ReLU) with replicated edges. For 7 levels, 40 hidden channels and RGB that is 562
+followed by ReLU) with replicated edges. For 7 levels, 16 hidden channels and RGB that is 322
 multiply-accumulates per pixel. Its float version is trained; :class:`ExactSynthesis` evaluates
 the quantized parameters in integer arithmetic for a decoder that gives the same pixels anywhere.
 """
@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from convpress.overfit.fixedpoint import FRACTION_BITS, ExactLinear, clamp_activation, round_shift
+from convpress.overfit.fixedpoint import ACTIVATION_LIMIT, FRACTION_BITS, ExactLinear, round_shift
 
 LAYOUT = ((1, False, True), (1, False, False), (3, True, True), (3, True, False))
 """(kernel size, residual, ReLU after) of each layer."""
@@ -63,27 +63,30 @@ class ExactSynthesis:
     """Integer evaluation of the quantized synthesis on a fixed-point stack."""
 
     def __init__(self, layers: list[tuple[torch.Tensor, torch.Tensor]], weight_bits: int, bias_bits: int) -> None:
-        self.layers = [ExactLinear(w, b, weight_bits, bias_bits, "synthesis") for w, b in layers]
+        self.layers = [
+            ExactLinear(w, b, weight_bits, bias_bits, "synthesis", relu=relu and not residual)
+            for (w, b), (_, residual, relu) in zip(layers, LAYOUT)
+        ]
 
     def __call__(self, stack: torch.Tensor) -> torch.Tensor:
         """Fixed-point [levels, H, W] -> fixed-point image [channels, H, W]."""
         _, height, width = stack.shape
         x = stack
         for (kernel, residual, relu), layer in zip(LAYOUT, self.layers):
-            out = layer(_columns(x, kernel)).T.reshape(-1, height, width)
-            x = clamp_activation(out + x) if residual else out
-            if relu:
-                x = torch.clamp(x, min=0.0)
+            out = layer(_columns(x, kernel)).reshape(-1, height, width)
+            if residual:
+                x = out.add_(x).clamp_(0.0 if relu else -ACTIVATION_LIMIT, ACTIVATION_LIMIT)
+            else:
+                x = out
         return x
 
 
 def _columns(x: torch.Tensor, kernel: int) -> torch.Tensor:
-    """[C, H, W] -> [H*W, C*k*k] patches with replicated edges, ordered like Conv2d weights."""
-    channels = x.shape[0]
+    """[C, H, W] -> [C*k*k, H*W] patches with replicated edges, ordered like Conv2d weights."""
     if kernel == 1:
-        return x.reshape(channels, -1).T
+        return x.reshape(x.shape[0], -1)
     padded = F.pad(x[None], (kernel // 2,) * 4, mode="replicate")
-    return F.unfold(padded, kernel)[0].T
+    return F.unfold(padded, kernel)[0]
 
 
 def to_pixels(image: torch.Tensor) -> np.ndarray:
