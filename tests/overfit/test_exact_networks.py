@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from convpress.overfit.arm import PHASES, Arm, ExactArm, phase_context, training_contexts
+from convpress.overfit.arm import PHASES, Arm, ExactArm, laplace_bits, level_contexts, phase_context
 from convpress.overfit.fixedpoint import ONE, to_fixed
 from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
 from convpress.overfit.synthesis import ExactSynthesis, Synthesis
@@ -34,7 +34,7 @@ def _grids(height: int, width: int, levels: int, seed: int = 0) -> list[torch.Te
 def test_phase_contexts_are_what_training_sees(height, width):
     """A latent decoded in phase p has the context training gave it, earlier phases filled in."""
     fine, coarse = _grids(height, width, 2)
-    expected = training_contexts([fine, coarse])[: height * width].double().view(height, width, -1)
+    expected = level_contexts(fine, coarse).T.double().view(height, width, -1)
     decoded = torch.zeros(height, width, dtype=torch.float64)
     for phase, (py, px) in enumerate(PHASES):
         if py >= height or px >= width:
@@ -52,13 +52,24 @@ def test_exact_arm_matches_the_float_arm():
             torch.nn.init.normal_(layer.weight, std=0.4)
             torch.nn.init.normal_(layer.bias, std=0.4)
     _quantize(arm)
-    contexts = training_contexts(_grids(16, 24, 3, seed=2))
+    fine, coarse = _grids(16, 24, 2, seed=2)
+    contexts = level_contexts(fine, coarse)
     with torch.no_grad():
         mean, log_scale = arm(contexts)
-    exact_mean, exact_log_scale = ExactArm(_integer_layers(arm), BITS, BITS)(to_fixed(contexts.T))
+    exact_mean, exact_log_scale = ExactArm(_integer_layers(arm), BITS, BITS)(to_fixed(contexts))
     assert np.abs(exact_mean / ONE - mean.double().numpy()).max() < 8 / ONE
     assert np.abs(exact_log_scale / ONE - log_scale.double().numpy()).max() < 8 / ONE
     assert np.abs(mean.numpy()).max() > 1  # not a trivially small output
+
+
+def test_laplace_bits_are_minus_log2_of_the_interval_probability():
+    values = torch.tensor([0.0, 0.3, 1.0, -4.0, 7.0, 2.0])
+    mean = torch.tensor([0.0, 0.1, -0.2, 0.5, 0.0, 2.2])
+    log_scale = torch.tensor([0.0, -2.0, 1.0, 0.3, -3.0, 2.0])
+    laplace = torch.distributions.Laplace(mean.double(), torch.exp(log_scale.double()))
+    probability = laplace.cdf(values.double() + 0.5) - laplace.cdf(values.double() - 0.5)
+    expected = -torch.log2(probability.clamp(min=2.0**-16))
+    assert torch.allclose(laplace_bits(values, mean, log_scale).double(), expected, atol=1e-4)
 
 
 def test_exact_upsampling_and_synthesis_match_float():

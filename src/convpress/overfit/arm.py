@@ -19,6 +19,7 @@ the decoder will have seen; the decoder evaluates the integer MLP (:class:`Exact
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -62,34 +63,39 @@ def _training_masks(height: int, width: int) -> tuple[torch.Tensor, torch.Tensor
     return available, one_hot
 
 
-def training_contexts(latents: list[torch.Tensor]) -> torch.Tensor:
-    """[N, CONTEXT_SIZE] contexts of all latents of all levels (finest first, raster order each)."""
-    rows = []
-    for level, grid in enumerate(latents):
-        height, width = grid.shape
-        available, one_hot = _training_masks(height, width)
-        same = F.unfold(grid[None, None], 3, padding=1)[0]
-        same = torch.cat([same[:4], same[5:]]) * available
-        if level + 1 < len(latents):
-            coarse = latents[level + 1]
-            parents = F.unfold(coarse[None, None], 3, padding=1)[0].view(9, *coarse.shape)
-            parents = parents.repeat_interleave(2, 1).repeat_interleave(2, 2)[:, :height, :width].reshape(9, -1)
-        else:
-            parents = grid.new_zeros(9, height * width)
-        rows.append(torch.cat([same, parents, one_hot]).T)
-    return torch.cat(rows)
+def level_contexts(grid: torch.Tensor, coarse: torch.Tensor | None) -> torch.Tensor:
+    """[CONTEXT_SIZE, H*W] training contexts of every latent of a level (raster order).
+
+    ``coarse`` is the next coarser level (None for the coarsest). Feature-major, so that the
+    MLP runs as ``W @ contexts`` on contiguous rows.
+    """
+    height, width = grid.shape
+    available, one_hot = _training_masks(height, width)
+    same = F.unfold(grid[None, None], 3, padding=1)[0]
+    same = torch.cat([same[:4], same[5:]]) * available
+    if coarse is None:
+        parents = grid.new_zeros(len(COARSE_NEIGHBOURS), height * width)
+    else:
+        parents = F.unfold(coarse[None, None], 3, padding=1)[0].view(len(COARSE_NEIGHBOURS), *coarse.shape)
+        parents = parents.repeat_interleave(2, 1).repeat_interleave(2, 2)[:, :height, :width].reshape(len(COARSE_NEIGHBOURS), -1)
+    return torch.cat([same, parents, one_hot])
 
 
 def laplace_bits(values: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
-    """-log2 of the Laplace probability of the unit interval around each value (floored at 2^-16)."""
-    scale = torch.exp(log_scale.clamp(LOG_SCALE_MIN, LOG_SCALE_MAX))
-    upper = _laplace_cdf(values + 0.5 - mean, scale)
-    lower = _laplace_cdf(values - 0.5 - mean, scale)
-    return -torch.log2((upper - lower).clamp(min=PROBABILITY_FLOOR))
+    """-log2 of the Laplace probability of the unit interval around each value (floored at 2^-16).
 
-
-def _laplace_cdf(x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    return 0.5 - 0.5 * torch.sign(x) * torch.expm1(-x.abs() / scale)
+    With ``x = |value - mean|`` and ``r = 1 / scale`` the probability is ``exp(-x r) sinh(r / 2)``
+    when ``x >= 1/2`` and ``1 - exp(-r / 2) cosh(x r)`` otherwise: fewer operations on these large
+    tensors than a difference of two CDFs.
+    """
+    rate = torch.exp(-log_scale.clamp(LOG_SCALE_MIN, LOG_SCALE_MAX))
+    distance = (values - mean).abs()
+    scaled = distance * rate
+    half_rate = 0.5 * rate
+    outside = scaled - torch.log(torch.sinh(half_rate))
+    inside = -torch.log((1 - torch.exp(-half_rate) * torch.cosh(scaled.clamp(max=half_rate))).clamp(min=PROBABILITY_FLOOR))
+    nats = torch.where(distance >= 0.5, outside, inside)
+    return nats.clamp(max=-math.log(PROBABILITY_FLOOR)) / math.log(2)
 
 
 class Arm(nn.Module):
@@ -104,14 +110,20 @@ class Arm(nn.Module):
         nn.init.zeros_(self.layers[-1].bias)
 
     def forward(self, contexts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mean, log_scale = self.layers(contexts).unbind(1)
-        return mean, log_scale
+        """Feature-major contexts [CONTEXT_SIZE, N] -> means [N] and log-scales [N]."""
+        x = contexts
+        for layer in self.layers:
+            x = torch.addmm(layer.bias[:, None], layer.weight, x) if isinstance(layer, nn.Linear) else layer(x)
+        return x[0], x[1]
 
     def bits(self, latents: list[torch.Tensor]) -> torch.Tensor:
-        """Code length in bits of every latent of every level (flattened like :func:`training_contexts`)."""
-        mean, log_scale = self(training_contexts(latents))
-        values = torch.cat([grid.reshape(-1) for grid in latents])
-        return laplace_bits(values, mean, log_scale)
+        """Total code length in bits of the latent grids (finest first)."""
+        total = latents[0].new_zeros(())
+        for level, grid in enumerate(latents):
+            coarse = latents[level + 1] if level + 1 < len(latents) else None
+            mean, log_scale = self(level_contexts(grid, coarse))
+            total = total + laplace_bits(grid.reshape(-1), mean, log_scale).sum()
+        return total
 
 
 class ExactArm:

@@ -40,23 +40,22 @@ class Synthesis(nn.Module):
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
         """[levels, H, W] -> image [channels, H, W] in [0, 1] (not clamped).
 
-        1x1 layers run as matrix products on [H*W, C] rows (much faster on CPU than 1x1
-        convolutions with few channels), 3x3 layers as convolutions with replicated edges.
+        1x1 layers run as matrix products ``W @ x`` on feature-major [C, H*W] tensors (much faster
+        on CPU than 1x1 convolutions with few channels), 3x3 layers as convolutions with
+        replicated edges.
         """
         _, height, width = stack.shape
-        x = stack.flatten(1).T
+        x = stack.reshape(stack.shape[0], -1)
         for (kernel, residual, relu), layer in zip(LAYOUT, self.layers):
             if kernel == 1:
-                out = F.linear(x, layer.weight.flatten(1), layer.bias)
+                out = torch.addmm(layer.bias[:, None], layer.weight.flatten(1), x)
             else:
-                if x.dim() == 2:
-                    x = x.T.reshape(1, -1, height, width)
-                padded = F.pad(x, (kernel // 2,) * 4, mode="replicate")
-                out = F.conv2d(padded, layer.weight, layer.bias)
+                x = x.reshape(1, -1, height, width)
+                out = F.conv2d(F.pad(x, (kernel // 2,) * 4, mode="replicate"), layer.weight, layer.bias)
             x = out + x if residual else out
             if relu:
                 x = F.relu(x)
-        return x[0] if x.dim() == 4 else x.T.reshape(-1, height, width)
+        return x.reshape(-1, height, width)
 
 
 class ExactSynthesis:
