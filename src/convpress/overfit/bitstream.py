@@ -93,10 +93,6 @@ class QuantizedNetworks:
     def group_values(self, group: str) -> np.ndarray:
         return np.concatenate([v.reshape(-1) for name, v in self.values.items() if group_of(name) == group])
 
-    def dequantized(self, name: str) -> torch.Tensor:
-        """A parameter as the float value it stands for (exact: a multiple of a power of two)."""
-        return torch.from_numpy(self.values[name].astype(np.float64) * 2.0 ** -self.bits[group_of(name)])
-
 
 @dataclass
 class ExactNetworks:

@@ -62,7 +62,7 @@ class OverfitModel(nn.Module):
         self.networks = nn.ModuleDict(float_networks(architecture))
 
     def forward(self, latents: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Image [C, H, W] and the code length of every latent in bits."""
+        """Image [C, H, W] and the latents' total code length in bits."""
         bits = self.networks["arm"].bits(latents)
         image = self.networks["synthesis"](self.networks["upsampling"](latents))
         return image, bits
@@ -198,7 +198,7 @@ def train(model: OverfitModel, target: torch.Tensor, lmbda: float, iterations: i
             latents = [quantize_proxy(grid, stage.proxy, stage.temperature, stage.noise) for grid in model.latents]
             image, bits = model(latents)
             mse = torch.mean((image - target) ** 2)
-            bpp = bits.sum() / pixels
+            bpp = bits / pixels
             loss = mse + lmbda * bpp
             loss.backward()
             optimizer.step(stage.learning_rate)
@@ -227,7 +227,7 @@ def quantize_networks(
         return float(torch.mean((networks["synthesis"](networks["upsampling"](latents)) - target) ** 2))
 
     def latent_bits() -> float:
-        return float(networks["arm"].bits(latents).sum())
+        return float(networks["arm"].bits(latents))
 
     terms = {"distortion": distortion(), "latent_bits": latent_bits()}
     bits: dict[str, int] = {}

@@ -50,8 +50,7 @@ def quantize_proxy(x: torch.Tensor, mode: str, temperature: float = 0.3, noise: 
     """The training stand-in for ``round(x)``.
 
     ``"noise"``: ``x + U(-1/2, 1/2)``; ``"softround"``: ``s(s(x) + n)`` with Kumaraswamy noise of
-    parameter ``noise``; ``"ste"``: ``round(x)`` whose gradient is that of soft rounding;
-    ``"round"``: ``round(x)``.
+    parameter ``noise``; ``"ste"``: ``round(x)`` whose gradient is that of soft rounding.
     """
     if mode == "noise":
         return x + torch.empty_like(x).uniform_(-0.5, 0.5)
@@ -60,8 +59,6 @@ def quantize_proxy(x: torch.Tensor, mode: str, temperature: float = 0.3, noise: 
     if mode == "ste":
         soft = soft_round(x, temperature)
         return soft + (torch.round(x) - soft).detach()
-    if mode == "round":
-        return torch.round(x)
     raise ValueError(f"unknown quantization proxy {mode!r}")
 
 
