@@ -20,7 +20,7 @@ from PIL import Image
 
 from convpress.codecs.base import DEFAULT_QUALITY, Codec, CodecOption, check_quality
 from convpress.codecs.registry import register
-from convpress.coding.container import CpzHeader, ModelFamily, is_cpz, pack, unpack
+from convpress.coding.container import CpzHeader, ModelFamily, is_cpz, model_family, pack, unpack
 from convpress.errors import CodecUnavailableError, CorruptDataError, UnsupportedImageError
 from convpress.models.compression import DEFAULT_TILE, LATENT_STRIDE, PAD_MULTIPLE, TILE_MARGIN, LatentCodec, pad_to_multiple
 from convpress.models.gain import quality_to_level
@@ -169,7 +169,8 @@ class LearnedCodec(Codec):
 
     @classmethod
     def sniff(cls, data: bytes) -> bool:
-        return is_cpz(data)
+        """Every ``.cpz`` file except the overfitted codec's (damaged ones too, to report them)."""
+        return is_cpz(data) and model_family(data) != ModelFamily.OVERFITTED
 
     def encode(self, image: Image.Image, quality: float = DEFAULT_QUALITY, **options) -> bytes:
         return self.quality_encoder(image, **options)(quality)

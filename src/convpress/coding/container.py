@@ -93,6 +93,18 @@ def is_cpz(data: bytes) -> bool:
     return bytes(data[: len(MAGIC)]) == MAGIC
 
 
+def model_family(data: bytes) -> ModelFamily | None:
+    """The model family byte of a ``.cpz`` file, read without parsing the rest (for sniffing).
+
+    None when ``data`` is not a ``.cpz`` file, is too short to have the byte, or names an unknown
+    family. Codecs that share the ``.cpz`` extension tell their files apart with it.
+    """
+    position = len(MAGIC) + 1
+    if not is_cpz(data) or len(data) <= position or data[position] not in ModelFamily._value2member_map_:
+        return None
+    return ModelFamily(data[position])
+
+
 def _check_fields(header: CpzHeader) -> None:
     """ValueError naming the first field outside what the format can store."""
     name = header.model_name

@@ -1,0 +1,182 @@
+"""Rate, distortion and speed of the overfit codec on Kodak, next to HEVC, AVIF, JPEG XL and VVC intra.
+
+For each image and each effort level the overfit codec is run at a few qualities (bpp, RGB PSNR,
+encode and decode time: wall clock and CPU seconds of the process, all threads). The anchors
+sweep their own quality scale on the same images: HEVC intra through the ``heic`` codec (x265,
+4:4:4, preset slow), ``avif`` and ``jpegxl`` through convpress's codecs, and VVC intra (VVenC,
+4:2:0 10-bit, the only format its ffmpeg wrapper takes) through the ffmpeg binary of the
+``imageio-ffmpeg`` wheel when it has ``libvvenc``. BD-rates (Bjontegaard, cubic fit of log-rate
+over PSNR) compare each overfit curve with each anchor per image; a curve needs 2+ points.
+
+The full run costs hours of CPU (the overfit encoder trains per image): pick a subset, e.g. one
+image at one rate with a short effort to check the setup::
+
+    PYTHONPATH=src python benchmarks/overfit_kodak.py --images kodim23 --qualities 60 --efforts fast
+
+Results go to stdout as a table and to ``--json`` if given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from convpress.codecs import get_codec
+from convpress.codecs.overfit import EFFORT_ITERATIONS
+
+KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
+IMAGES = ("kodim03", "kodim07", "kodim14", "kodim23")
+OVERFIT_QUALITIES = (35, 55, 70, 85)
+ANCHOR_QUALITIES = {
+    "heic": (20, 35, 50, 60, 70, 80, 90),
+    "avif": (20, 35, 50, 60, 70, 80, 90),
+    "jpegxl": (20, 35, 50, 60, 70, 80, 90),
+}
+ANCHOR_OPTIONS = {"heic": {"subsampling": "4:4:4"}}
+VVC_QPS = (42, 37, 32, 27, 22)
+
+
+def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
+    mse = float(np.mean((reference.astype(np.float64) - decoded.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def timed(function, *args, **kwargs):
+    """(result, wall seconds, CPU seconds of this process)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def measure(codec_name: str, image: Image.Image, quality: float, label: str, **options) -> dict:
+    codec = get_codec(codec_name)
+    data, encode_wall, encode_cpu = timed(codec.encode, image, quality, **options)
+    decoded, decode_wall, decode_cpu = timed(codec.decode, data)
+    pixels = image.width * image.height
+    return {
+        "codec": label,
+        "quality": quality,
+        "bpp": 8 * len(data) / pixels,
+        "psnr": psnr(np.asarray(image), np.asarray(decoded.convert("RGB"))),
+        "encode_s": encode_wall,
+        "encode_cpu_s": encode_cpu,
+        "decode_s": decode_wall,
+        "decode_cpu_s": decode_cpu,
+    }
+
+
+def vvc_ffmpeg() -> str | None:
+    """An ffmpeg binary with the libvvenc encoder, or None (with the reason printed)."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        print("VVC: imageio-ffmpeg is not installed (pip install 'convpress[bench]'); skipping VVC")
+        return None
+    executable = imageio_ffmpeg.get_ffmpeg_exe()
+    encoders = subprocess.run([executable, "-hide_banner", "-encoders"], capture_output=True, text=True).stdout
+    if "libvvenc" not in encoders:
+        print(f"VVC: {executable} has no libvvenc encoder; skipping VVC")
+        return None
+    return executable
+
+
+def measure_vvc(ffmpeg: str, path: Path, image: Image.Image, qp: int) -> dict:
+    """VVC intra (VVenC, preset medium) of one PNG at a QP, decoded by ffmpeg's native decoder."""
+    with tempfile.TemporaryDirectory() as folder:
+        stream, raw = Path(folder) / "image.266", Path(folder) / "image.rgb"
+        quiet = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y"]
+        encode = quiet + ["-i", str(path), "-frames:v", "1", "-pix_fmt", "yuv420p10le", "-c:v", "libvvenc",
+                          "-qp", str(qp), "-preset", "medium", "-f", "vvc", str(stream)]
+        decode = quiet + ["-i", str(stream), "-f", "rawvideo", "-pix_fmt", "rgb24", str(raw)]
+        _, encode_wall, _ = timed(subprocess.run, encode, check=True)
+        _, decode_wall, _ = timed(subprocess.run, decode, check=True)
+        decoded = np.fromfile(raw, dtype=np.uint8).reshape(image.height, image.width, 3)
+        size = stream.stat().st_size
+    return {
+        "codec": "vvc", "quality": qp, "bpp": 8 * size / (image.width * image.height),
+        "psnr": psnr(np.asarray(image), decoded), "encode_s": encode_wall, "encode_cpu_s": None,
+        "decode_s": decode_wall, "decode_cpu_s": None,
+    }
+
+
+def bd_rate(anchor: list[dict], test: list[dict]) -> float | None:
+    """Bjontegaard delta rate (%) of ``test`` against ``anchor``: negative means smaller files.
+
+    Local stand-in until convpress.evaluation has one: cubic (or lower, for few points) fit of
+    log10(bpp) as a function of PSNR, averaged over the PSNR range both curves cover.
+    """
+    if len(anchor) < 2 or len(test) < 2:
+        return None
+    curves = []
+    for points in (anchor, test):
+        quality = np.array([p["psnr"] for p in points])
+        log_rate = np.log10([p["bpp"] for p in points])
+        curves.append((np.polyfit(quality, log_rate, min(3, len(points) - 1)), quality.min(), quality.max()))
+    low, high = max(c[1] for c in curves), min(c[2] for c in curves)
+    if low >= high:
+        return None
+    integrals = [np.diff(np.polyval(np.polyint(fit), [low, high]))[0] for fit, _, _ in curves]
+    return float((10 ** ((integrals[1] - integrals[0]) / (high - low)) - 1) * 100)
+
+
+def run(args: argparse.Namespace) -> list[dict]:
+    ffmpeg = vvc_ffmpeg() if not args.no_vvc else None
+    rows = []
+    for name in args.images:
+        path = KODAK / f"{name}.png"
+        image = Image.open(path).convert("RGB")
+        for effort in args.efforts:
+            for quality in args.qualities:
+                row = measure("overfit", image, quality, f"overfit-{effort}", effort=effort, threads=args.threads)
+                rows.append({"image": name, **row})
+                print(json.dumps(rows[-1]), flush=True)
+        for codec, qualities in ANCHOR_QUALITIES.items():
+            for quality in qualities:
+                rows.append({"image": name, **measure(codec, image, quality, codec, **ANCHOR_OPTIONS.get(codec, {}))})
+        if ffmpeg:
+            rows += [{"image": name, **measure_vvc(ffmpeg, path, image, qp)} for qp in VVC_QPS]
+    return rows
+
+
+def report(rows: list[dict]) -> None:
+    print(f"\n{'image':8s} {'codec':16s} {'q':>5s} {'bpp':>7s} {'PSNR':>6s} {'enc s':>8s} {'enc cpu':>8s} {'dec s':>6s}")
+    for row in rows:
+        cpu = f"{row['encode_cpu_s']:8.2f}" if row["encode_cpu_s"] is not None else f"{'':8s}"
+        print(f"{row['image']:8s} {row['codec']:16s} {row['quality']:5g} {row['bpp']:7.4f} {row['psnr']:6.2f} "
+              f"{row['encode_s']:8.2f} {cpu} {row['decode_s']:6.3f}")
+    print("\nBD-rate of each overfit curve against each anchor (%; negative = smaller files):")
+    for image in sorted({row["image"] for row in rows}):
+        curves: dict[str, list[dict]] = {}
+        for row in rows:
+            if row["image"] == image:
+                curves.setdefault(row["codec"], []).append(row)
+        for test in (c for c in curves if c.startswith("overfit")):
+            for anchor in (c for c in curves if not c.startswith("overfit")):
+                value = bd_rate(curves[anchor], curves[test])
+                print(f"  {image} {test} vs {anchor}: " + ("n/a (needs 2+ overlapping points)" if value is None else f"{value:+.1f}%"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", nargs="+", default=list(IMAGES))
+    parser.add_argument("--qualities", nargs="+", type=float, default=list(OVERFIT_QUALITIES))
+    parser.add_argument("--efforts", nargs="+", default=list(EFFORT_ITERATIONS), choices=list(EFFORT_ITERATIONS))
+    parser.add_argument("--threads", type=int, default=2, help="encoder threads of the overfit codec")
+    parser.add_argument("--no-vvc", action="store_true", help="skip the VVC anchor")
+    parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    args = parser.parse_args()
+    rows = run(args)
+    report(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

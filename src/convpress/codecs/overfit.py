@@ -1,0 +1,142 @@
+"""The overfitted per-image codec (Cool-chic / C3 style): the encoder trains a tiny model per image.
+
+Encoding optimizes multi-resolution latent grids, a small synthesis CNN and an autoregressive
+probability model for this one image (:mod:`convpress.overfit`), which takes minutes on a CPU;
+decoding runs those networks once, in integer arithmetic, bit-exactly on any machine and in well
+under a second. Files are ``.cpz`` with model family OVERFITTED, so this codec does not claim the
+extension (``.cpz`` outputs go to the learned codec): choose it with ``--codec overfit``; decoding
+finds it from the file's family byte.
+
+Quality 1-100 maps to the rate-distortion weight ``lambda = 10 ** (-1.5 - 2.5 * (q - 1) / 99)``
+of ``MSE + lambda * bpp`` (MSE on the 0-1 scale): 0.032 at quality 1, 1.8e-3 at 50, 4.3e-4 at
+75, 1e-4 at 100. Options: ``effort`` (fast/medium/slow: 250/1000/4000 iterations), ``iterations``
+(overrides the effort), ``threads`` (torch threads of the encoder, default 2). Gray images are
+coded with one channel; the alpha channel of RGBA images is stored losslessly (PNG) in a stream of
+its own. Rate targets (``--target-bpp`` ...) encode once per trial quality, so they multiply the
+encoding time (about 5 to 8 encodes).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image
+
+from convpress.codecs.base import DEFAULT_QUALITY, Codec, CodecOption, check_quality
+from convpress.codecs.registry import register
+from convpress.coding.container import CpzHeader, ModelFamily, model_family, pack, unpack
+from convpress.errors import CodecUnavailableError, CorruptDataError, UnsupportedImageError
+from convpress.overfit.bitstream import decode_streams, encode_streams
+from convpress.overfit.decoder import reconstruct
+from convpress.overfit.encoder import FitResult, fit
+
+MODEL_NAME = "overfit"
+EFFORT_ITERATIONS = {"fast": 250, "medium": 1000, "slow": 4000}
+MAX_PIXELS = 2**24
+"""Largest image (16.7 megapixels): the encoder trains on the whole image at once."""
+NO_WEIGHTS = bytes(8)
+"""The header's weights hash: the model travels in the file, there are no installed weights."""
+
+
+def quality_to_lambda(quality: float) -> float:
+    """The rate-distortion weight of a quality (see the module docstring)."""
+    return 10 ** (-1.5 - 2.5 * (quality - 1) / 99)
+
+
+def _pixels_and_alpha(image: Image.Image) -> tuple[np.ndarray, bytes | None]:
+    """uint8 [H, W, C] colour pixels (C = 1 for gray) and the lossless alpha stream of RGBA images."""
+    if image.mode == "L":
+        return np.asarray(image)[:, :, None], None
+    alpha = None
+    if image.mode == "RGBA":
+        buffer = io.BytesIO()
+        image.getchannel("A").save(buffer, format="PNG", optimize=True)
+        alpha = buffer.getvalue()
+    return np.asarray(image.convert("RGB")), alpha
+
+
+def _image(pixels: np.ndarray, mode: str, alpha: bytes | None) -> Image.Image:
+    if mode == "L":
+        return Image.fromarray(pixels[:, :, 0], "L")
+    image = Image.fromarray(pixels, "RGB")
+    if mode == "RGBA":
+        try:
+            alpha_image = Image.open(io.BytesIO(alpha or b""))
+            alpha_image.load()
+        except Exception as exc:
+            raise CorruptDataError(f"corrupt alpha stream ({exc})") from exc
+        if alpha_image.size != image.size or alpha_image.mode != "L":
+            raise CorruptDataError("alpha stream does not match the image")
+        image.putalpha(alpha_image)
+    return image
+
+
+def encode_image(image: Image.Image, quality: float, iterations: int, threads: int = 2) -> tuple[bytes, FitResult]:
+    """The ``.cpz`` file of an L/RGB/RGBA image, and the fit behind it (its reconstruction included)."""
+    quality = round(quality, 2)
+    pixels, alpha = _pixels_and_alpha(image)
+    result = fit(pixels, quality_to_lambda(quality), iterations, threads=threads)
+    config, symbols, checksum = encode_streams(result.networks, result.latents, result.exact)
+    header = CpzHeader(
+        family=ModelFamily.OVERFITTED,
+        model_name=MODEL_NAME,
+        weights_hash=NO_WEIGHTS,
+        quality=quality,
+        width=image.width,
+        height=image.height,
+        mode=image.mode,
+        symbols_crc=checksum,
+    )
+    return pack(header, [config, symbols] + ([alpha] if alpha is not None else [])), result
+
+
+@register
+class OverfitCodec(Codec):
+    name = "overfit"
+    description = "overfitted per-image CNN (Cool-chic style): slow encoder, fast bit-exact decoder"
+    extensions = ()
+    options = (
+        CodecOption("effort", "medium", "encoder iterations: fast 250, medium 1000, slow 4000", choices=tuple(EFFORT_ITERATIONS)),
+        CodecOption("iterations", 0, "exact number of encoder iterations (0: from effort)", minimum=0, maximum=1_000_000),
+        CodecOption("threads", 2, "torch threads used by the encoder", minimum=1, maximum=256),
+    )
+
+    @classmethod
+    def sniff(cls, data: bytes) -> bool:
+        return model_family(data) == ModelFamily.OVERFITTED
+
+    def encode(self, image: Image.Image, quality: float = DEFAULT_QUALITY, **options) -> bytes:
+        self.check_mode(image)
+        self.check_size(image)
+        if image.width * image.height > MAX_PIXELS:
+            raise UnsupportedImageError(f"{self.name} codes images up to {MAX_PIXELS} pixels, got {image.width}x{image.height}")
+        settings = self.resolve_options(options)
+        iterations = int(settings["iterations"]) or EFFORT_ITERATIONS[str(settings["effort"])]
+        data, _ = encode_image(image, check_quality(quality), iterations, int(settings["threads"]))
+        return data
+
+    def quality_encoder(self, image: Image.Image, **options) -> Callable[[float], bytes]:
+        """Every trial of a rate search is a full encode: warn that it multiplies the encoding time."""
+        warnings.warn(
+            "the overfit codec trains a model per encode: a rate target costs one encode per trial quality",
+            stacklevel=2,
+        )
+        return super().quality_encoder(image, **options)
+
+    def decode(self, data: bytes) -> Image.Image:
+        header, streams = unpack(data)
+        if header.family != ModelFamily.OVERFITTED:
+            raise CodecUnavailableError("this .cpz file was written by the learned codec, not the overfitted one")
+        if header.pixels > MAX_PIXELS:
+            raise CorruptDataError(f"corrupt overfitted file: {header.width}x{header.height} exceeds {MAX_PIXELS} pixels")
+        expected = 3 if header.mode == "RGBA" else 2
+        if len(streams) != expected:
+            raise CorruptDataError(f"expected {expected} streams for a {header.mode} overfitted file, found {len(streams)}")
+        networks, exact, latents = decode_streams(streams[0], streams[1], header.symbols_crc, header.height, header.width)
+        if networks.architecture.channels != (1 if header.mode == "L" else 3):
+            raise CorruptDataError(f"corrupt overfitted file: {networks.architecture.channels} channels for a {header.mode} image")
+        pixels = reconstruct(exact, latents)
+        return _image(pixels, header.mode, streams[2] if header.mode == "RGBA" else None)

@@ -1,0 +1,30 @@
+"""From integer latents and exact networks to pixels, in bounded memory.
+
+The synthesis runs on horizontal stripes of :data:`STRIPE_ROWS` rows with :data:`HALO_ROWS` rows
+of context on each side (its two 3x3 layers each reach one row further), so the 40-channel hidden
+layer of a large image never exists all at once; the stitched result equals the whole-image one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from convpress.overfit.bitstream import ExactNetworks
+from convpress.overfit.fixedpoint import to_fixed
+from convpress.overfit.synthesis import to_pixels
+
+STRIPE_ROWS = 64
+HALO_ROWS = 2
+
+
+def reconstruct(exact: ExactNetworks, latents: list[np.ndarray]) -> np.ndarray:
+    """uint8 [H, W, C] image of integer latent grids (finest first)."""
+    stack = exact.upsampler([to_fixed(torch.from_numpy(grid)) for grid in latents])
+    height = stack.shape[1]
+    stripes = []
+    for top in range(0, height, STRIPE_ROWS):
+        start, stop = max(0, top - HALO_ROWS), min(height, top + STRIPE_ROWS + HALO_ROWS)
+        image = exact.synthesis(stack[:, start:stop])
+        stripes.append(image[:, top - start : top - start + min(STRIPE_ROWS, height - top)])
+    return to_pixels(torch.cat(stripes, dim=1))

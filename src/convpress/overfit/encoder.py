@@ -1,0 +1,269 @@
+"""Overfitting the latents and networks to one image (the encoder), then quantizing the networks.
+
+Adam optimizes ``MSE + lambda * bpp`` (the latents' rate under the ARM), the latents with
+:data:`LATENT_RATE_FACTOR` times the networks' learning rate, in three stages, after C3 (Kim et
+al. 2024) and Cool-chic 3 (Leguay et al. 2023):
+
+1. the first :data:`NOISE_FRACTION` of the iterations with additive uniform noise,
+2. soft rounding around Kumaraswamy noise, temperature annealed 0.3 -> 0.1 and noise parameter
+   1 -> 2 (from uniform towards peaked), learning rate in a cosine decay,
+3. the last :data:`STE_FRACTION` with true rounding (soft-rounding gradient) at a lower learning
+   rate, so that the networks fit the latents they will really get.
+
+Then each parameter group is quantized with the step ``2**-k`` that minimizes the loss including
+the parameters' own code length, group after group (:func:`quantize_networks`), and the encoder
+computes, with the decoder's integer arithmetic, the reconstruction a decoder will produce.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from convpress.overfit.bitstream import (
+    GROUPS,
+    Architecture,
+    ExactNetworks,
+    QuantizedNetworks,
+    exact_networks,
+    float_networks,
+    group_of,
+)
+from convpress.overfit.decoder import reconstruct
+from convpress.overfit.laplace import zero_mean_bits
+from convpress.overfit.latents import level_shapes, quantize_proxy
+
+LEARNING_RATE = 1e-2
+STE_LEARNING_RATE = 1e-3
+LATENT_RATE_FACTOR = 5.0
+"""The latents' learning rate relative to the networks': they start at zero and must travel
+several units in a few hundred steps (5x: +4 dB at 250 iterations on a Kodak crop).
+"""
+NOISE_FRACTION = 0.1
+STE_FRACTION = 0.1
+TEMPERATURES = (0.3, 0.1)
+KUMARASWAMY = (1.0, 2.0)
+PARAMETER_BITS = tuple(range(2, 13))
+"""Candidate quantization exponents k (steps 2^-2 .. 2^-12) of every parameter group."""
+PROGRESS_EVERY = 10
+
+
+class OverfitModel(nn.Module):
+    """Latent grids plus the three networks, as trained in float."""
+
+    def __init__(self, architecture: Architecture, height: int, width: int) -> None:
+        super().__init__()
+        self.architecture = architecture
+        shapes = level_shapes(height, width, architecture.levels)
+        self.latents = nn.ParameterList(nn.Parameter(torch.zeros(shape)) for shape in shapes)
+        self.networks = nn.ModuleDict(float_networks(architecture))
+
+    def forward(self, latents: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Image [C, H, W] and the latents' total code length in bits."""
+        bits = self.networks["arm"].bits(latents)
+        image = self.networks["synthesis"](self.networks["upsampling"](latents))
+        return image, bits
+
+    def named_network_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
+        """Parameters named ``<network>.<path>`` as in :func:`convpress.overfit.bitstream.parameter_shapes`."""
+        return self.networks.named_parameters()
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What one iteration does: the rounding proxy and its settings, and the learning rate."""
+
+    proxy: str
+    learning_rate: float
+    temperature: float = 0.3
+    noise: float = 1.0
+
+
+def stage_at(iteration: int, iterations: int) -> Stage:
+    """The schedule of the module docstring, at ``iteration`` of ``iterations``."""
+    progress = iteration / max(iterations, 1)
+    ste_start = 1.0 - STE_FRACTION
+    if progress >= ste_start:
+        ste_progress = (progress - ste_start) / STE_FRACTION
+        return Stage("ste", STE_LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * ste_progress)), TEMPERATURES[1])
+    learning_rate = LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * progress / ste_start))
+    if progress < NOISE_FRACTION:
+        return Stage("noise", learning_rate)
+    soft = (progress - NOISE_FRACTION) / (ste_start - NOISE_FRACTION)
+    temperature = TEMPERATURES[0] + soft * (TEMPERATURES[1] - TEMPERATURES[0])
+    noise = KUMARASWAMY[0] + soft * (KUMARASWAMY[1] - KUMARASWAMY[0])
+    return Stage("softround", learning_rate, temperature, noise)
+
+
+@dataclass
+class FitResult:
+    """An image coded by :func:`fit`: what the file stores and what the decoder will show."""
+
+    networks: QuantizedNetworks
+    exact: ExactNetworks
+    latents: list[np.ndarray]
+    reconstruction: np.ndarray
+    """uint8 [H, W, C]: exactly what decoding the file gives."""
+    estimated_bits: float
+    """Latents' and parameters' code length, as the quantization search estimated it."""
+
+    def mse(self, image: np.ndarray) -> float:
+        """Mean squared error on the 0-1 scale, against the original uint8 [H, W, C] image."""
+        difference = (self.reconstruction.astype(np.float64) - image.astype(np.float64)) / 255.0
+        return float(np.mean(difference**2))
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def fit(
+    image: np.ndarray,
+    lmbda: float,
+    iterations: int,
+    architecture: Architecture | None = None,
+    *,
+    threads: int = 2,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> FitResult:
+    """Overfit a model to ``image`` (uint8 [H, W, C], C = 1 or 3) for rate-distortion ``lmbda``.
+
+    ``progress``: show a tqdm bar with the current rate and PSNR (None: only on a terminal).
+    """
+    height, width, channels = image.shape
+    architecture = architecture or Architecture(channels=channels)
+    target = torch.tensor(image).permute(2, 0, 1).float() / 255.0
+    with torch_threads(threads):
+        torch.manual_seed(seed)
+        model = OverfitModel(architecture, height, width)
+        train(model, target, lmbda, iterations, progress)
+        with torch.no_grad():
+            latents = [torch.round(grid.detach()) for grid in model.latents]
+            networks, bits = quantize_networks(model, latents, target, lmbda)
+            exact = exact_networks(networks)
+            integer_latents = [grid.numpy().astype(np.int64) for grid in latents]
+            reconstruction = reconstruct(exact, integer_latents)
+    return FitResult(networks, exact, integer_latents, reconstruction, bits)
+
+
+class Adam:
+    """Adam (Kingma & Ba) with a learning rate set per step.
+
+    ``torch.optim.Adam`` would do, but building any torch optimizer imports ``torch._dynamo``,
+    which costs several seconds per process: more than a small image's whole encode.
+    """
+
+    def __init__(
+        self, parameters: list[nn.Parameter], rate_factors: list[float], betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+    ) -> None:
+        self.parameters = parameters
+        self.rate_factors = rate_factors
+        """Each parameter's learning rate is the step's times its factor."""
+        self.betas = betas
+        self.eps = eps
+        self.steps = 0
+        self.first = [torch.zeros_like(p) for p in parameters]
+        self.second = [torch.zeros_like(p) for p in parameters]
+
+    def step(self, learning_rate: float) -> None:
+        self.steps += 1
+        beta1, beta2 = self.betas
+        step_size = learning_rate / (1 - beta1**self.steps)
+        second_correction = math.sqrt(1 - beta2**self.steps)
+        with torch.no_grad():
+            for parameter, factor, first, second in zip(self.parameters, self.rate_factors, self.first, self.second):
+                if parameter.grad is None:
+                    continue
+                first.mul_(beta1).add_(parameter.grad, alpha=1 - beta1)
+                second.mul_(beta2).addcmul_(parameter.grad, parameter.grad, value=1 - beta2)
+                denominator = (second.sqrt() / second_correction).add_(self.eps)
+                parameter.addcdiv_(first, denominator, value=-step_size * factor)
+                parameter.grad = None
+
+
+def train(model: OverfitModel, target: torch.Tensor, lmbda: float, iterations: int, progress: bool | None) -> None:
+    grids = list(model.latents)
+    weights = list(model.networks.parameters())
+    optimizer = Adam(grids + weights, [LATENT_RATE_FACTOR] * len(grids) + [1.0] * len(weights))
+    pixels = target.shape[1] * target.shape[2]
+    with tqdm(total=iterations, desc="overfit", unit="it", disable=None if progress is None else not progress, leave=False) as bar:
+        for iteration in range(iterations):
+            stage = stage_at(iteration, iterations)
+            latents = [quantize_proxy(grid, stage.proxy, stage.temperature, stage.noise) for grid in model.latents]
+            image, bits = model(latents)
+            mse = torch.mean((image - target) ** 2)
+            bpp = bits / pixels
+            loss = mse + lmbda * bpp
+            loss.backward()
+            optimizer.step(stage.learning_rate)
+            if iteration % PROGRESS_EVERY == 0 or iteration == iterations - 1:
+                psnr = -10 * math.log10(max(mse.item(), 1e-10))
+                bar.set_postfix(bpp=f"{bpp.item():.3f}", psnr=f"{psnr:.2f}", stage=stage.proxy)
+            bar.update()
+
+
+def quantize_networks(
+    model: OverfitModel, latents: list[torch.Tensor], target: torch.Tensor, lmbda: float
+) -> tuple[QuantizedNetworks, float]:
+    """Choose each group's exponent for the least ``MSE + lambda * bpp`` (parameters' bits included).
+
+    Groups are settled one after the other, those not yet settled staying in float. An ARM group
+    changes only the latents' rate and the others only the distortion, so each candidate
+    re-evaluates just that term. Returns the quantized networks and the estimated code length in
+    bits of the latents and parameters.
+    """
+    pixels = target.shape[1] * target.shape[2]
+    networks = model.networks
+    originals = {name: parameter.detach().clone() for name, parameter in model.named_network_parameters()}
+    parameters = dict(model.named_network_parameters())
+
+    def distortion() -> float:
+        return float(torch.mean((networks["synthesis"](networks["upsampling"](latents)) - target) ** 2))
+
+    def latent_bits() -> float:
+        return float(networks["arm"].bits(latents))
+
+    terms = {"distortion": distortion(), "latent_bits": latent_bits()}
+    bits: dict[str, int] = {}
+    tables: dict[str, int] = {}
+    parameter_bits: dict[str, float] = {}
+    for group in GROUPS:
+        names = [name for name in originals if group_of(name) == group]
+        term, evaluate = ("latent_bits", latent_bits) if group.startswith("arm") else ("distortion", distortion)
+        best = (math.inf, 0, 0, 0.0, 0.0)
+        for exponent in PARAMETER_BITS:
+            _set_quantized(parameters, originals, names, exponent)
+            candidate_bits = zero_mean_bits(np.concatenate([_integers(originals[name], exponent).reshape(-1) for name in names]))
+            trial = {**terms, term: evaluate()}
+            rate = trial["latent_bits"] + float(candidate_bits.min()) + sum(parameter_bits.values())
+            loss = trial["distortion"] + lmbda * rate / pixels
+            if loss < best[0]:
+                best = (loss, exponent, int(np.argmin(candidate_bits)), float(candidate_bits.min()), trial[term])
+        _, bits[group], tables[group], parameter_bits[group], terms[term] = best
+        _set_quantized(parameters, originals, names, bits[group])
+    values = {name: _integers(originals[name], bits[group_of(name)]) for name in originals}
+    return QuantizedNetworks(model.architecture, bits, values, tables), terms["latent_bits"] + sum(parameter_bits.values())
+
+
+def _set_quantized(parameters: dict, originals: dict, names: list[str], exponent: int) -> None:
+    """Give the float parameters ``names`` their values quantized with step 2^-exponent."""
+    for name in names:
+        parameters[name].copy_(torch.round(originals[name] * 2**exponent) * 2.0**-exponent)
+
+
+def _integers(parameter: torch.Tensor, exponent: int) -> np.ndarray:
+    return torch.round(parameter.double() * 2**exponent).numpy().astype(np.int64)

@@ -1,0 +1,168 @@
+"""The overfit codec end to end on tiny images with a handful of iterations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from convpress.cli import main
+from convpress.codecs import codec_for_data, get_codec
+from convpress.codecs.learned import LearnedCodec
+from convpress.codecs.overfit import OverfitCodec, encode_image, quality_to_lambda
+from convpress.coding.container import CpzHeader, ModelFamily, pack, unpack
+from convpress.errors import CodecUnavailableError, CorruptDataError, InvalidParameterError
+from convpress.overfit.encoder import fit
+from imagegen import natural_like
+
+ITERATIONS = 30
+
+
+def _image(mode: str, height: int = 32, width: int = 48, seed: int = 0) -> Image.Image:
+    channels = {"L": 1, "RGB": 3, "RGBA": 4}[mode]
+    return Image.fromarray(natural_like(height, width, channels, seed), mode)
+
+
+@pytest.fixture(scope="module")
+def encoded():
+    """(image, file, fit result) of a 32x48 RGB image."""
+    image = _image("RGB")
+    data, result = encode_image(image, 60, ITERATIONS, threads=1)
+    return image, data, result
+
+
+def test_decoding_gives_exactly_the_encoders_reconstruction(encoded):
+    image, data, result = encoded
+    decoded = OverfitCodec().decode(data)
+    assert decoded.mode == "RGB" and decoded.size == image.size
+    assert np.array_equal(np.asarray(decoded), result.reconstruction)
+    symbols = unpack(data)[1][1]
+    assert 8 * len(symbols) == pytest.approx(result.estimated_bits, rel=0.05, abs=64)
+
+
+def test_decoding_is_identical_with_one_or_two_threads_and_without_onednn(encoded):
+    _, data, result = encoded
+    threads = torch.get_num_threads()
+    decoded = []
+    try:
+        for count in (1, 2):
+            for onednn in (True, False):
+                torch.set_num_threads(count)
+                with torch.backends.mkldnn.flags(enabled=onednn):
+                    decoded.append(np.asarray(OverfitCodec().decode(data)))
+    finally:
+        torch.set_num_threads(threads)
+    assert all(np.array_equal(result.reconstruction, other) for other in decoded)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA"])
+def test_gray_and_rgba_round_trip(mode):
+    image = _image(mode, 16, 24, seed=1)
+    data, result = encode_image(image, 50, 5, threads=1)
+    decoded = OverfitCodec().decode(data)
+    assert decoded.mode == mode and decoded.size == image.size
+    colour = np.asarray(decoded)[:, :, :3] if mode == "RGBA" else np.asarray(decoded)[:, :, None]
+    assert np.array_equal(colour, result.reconstruction)
+    if mode == "RGBA":
+        assert np.array_equal(np.asarray(decoded)[:, :, 3], np.asarray(image)[:, :, 3])
+
+
+def test_sniffing_tells_overfitted_from_learned_cpz_files(encoded):
+    _, data, _ = encoded
+    assert OverfitCodec.sniff(data) and not LearnedCodec.sniff(data)
+    assert codec_for_data(data).name == "overfit"
+    header, streams = unpack(data)
+    learned_header = CpzHeader(**{**header.__dict__, "family": ModelFamily.LEARNED_AUTOENCODER})
+    learned_file = pack(learned_header, streams)
+    assert LearnedCodec.sniff(learned_file) and not OverfitCodec.sniff(learned_file)
+    with pytest.raises(CodecUnavailableError, match="written by the learned codec"):
+        OverfitCodec().decode(learned_file)
+
+
+def _repacked(data: bytes, **changes) -> bytes:
+    """The file with some streams replaced (and a valid file CRC)."""
+    header, streams = unpack(data)
+    for index, stream in changes.items():
+        streams[int(index[1:])] = stream
+    return pack(header, streams)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: d[: len(d) // 2], "truncated"),
+        (lambda d: d[:12], "truncated"),
+        (lambda d: _repacked(d, s0=b"\x02" + unpack(d)[1][0][1:]), "layout 2 is not supported"),
+        (lambda d: _repacked(d, s0=unpack(d)[1][0][:-1]), "configuration of 14 bytes"),
+        (lambda d: _repacked(d, s0=b"\x01\x00" + unpack(d)[1][0][2:]), "architecture out of range"),
+        (lambda d: _repacked(d, s1=unpack(d)[1][1][:-8]), "corrupt|checksum"),
+        (lambda d: _repacked(d, s1=bytes(b ^ 0x5A for b in unpack(d)[1][1])), "corrupt|checksum|too large"),
+        (lambda d: pack(unpack(d)[0], unpack(d)[1][:1]), "expected 2 streams"),
+    ],
+)
+def test_damaged_files_raise_corrupt_data_error(encoded, damage, message):
+    _, data, _ = encoded
+    with pytest.raises(CorruptDataError, match=message):
+        OverfitCodec().decode(damage(data))
+
+
+def test_flipped_bytes_decode_or_raise_corrupt_data_error(encoded):
+    _, data, _ = encoded
+    header, streams = unpack(data)
+    rng = np.random.default_rng(5)
+    for _ in range(10):
+        symbols = bytearray(streams[1])
+        symbols[int(rng.integers(0, len(symbols)))] ^= int(rng.integers(1, 256))
+        try:
+            OverfitCodec().decode(pack(header, [streams[0], bytes(symbols)]))
+        except CorruptDataError:
+            continue
+
+
+def _loss(image: Image.Image, quality: float, iterations: int) -> float:
+    """The rate-distortion loss of the coded file: MSE of what decodes plus lambda * bpp."""
+    data, result = encode_image(image, quality, iterations, threads=1)
+    pixels = np.asarray(image)
+    return result.mse(pixels) + quality_to_lambda(quality) * 8 * len(data) / (image.width * image.height)
+
+
+def test_more_iterations_give_a_lower_loss():
+    image = _image("RGB", 24, 32, seed=3)
+    assert _loss(image, 50, 60) < 0.9 * _loss(image, 50, 6)
+
+
+def test_higher_quality_gives_a_bigger_file_and_a_higher_psnr():
+    image = _image("RGB", 32, 32, seed=4)
+    results = {q: encode_image(image, q, ITERATIONS, threads=1) for q in (20, 90)}
+    sizes = {q: len(data) for q, (data, _) in results.items()}
+    errors = {q: result.mse(np.asarray(image)) for q, (_, result) in results.items()}
+    assert sizes[90] > sizes[20]
+    assert errors[90] < errors[20]
+
+
+def test_progress_bar_shows_rate_and_psnr(capsys):
+    fit(natural_like(8, 8, 3), 1e-3, 2, threads=1, progress=True)
+    err = capsys.readouterr().err
+    assert "bpp=" in err and "psnr=" in err
+
+
+def test_options_are_checked_and_targets_warn():
+    codec = get_codec("overfit")
+    with pytest.raises(InvalidParameterError, match="effort must be one of fast, medium, slow"):
+        codec.encode(_image("RGB", 8, 8), effort="extreme")
+    with pytest.warns(UserWarning, match="one encode per trial"):
+        encode_at = codec.quality_encoder(_image("RGB", 8, 8), iterations=2, threads=1)
+    assert OverfitCodec.sniff(encode_at(30))
+
+
+def test_interrupted_encode_leaves_no_output(tmp_path, monkeypatch):
+    source, output = tmp_path / "in.png", tmp_path / "out.cpz"
+    _image("RGB", 8, 8).save(source)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("convpress.codecs.overfit.fit", interrupted)
+    assert main(["encode", str(source), str(output), "--codec", "overfit"]) == 130
+    assert not output.exists() and list(tmp_path.iterdir()) == [source]
