@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from convpress.codecs import get_codec
+from convpress.evaluation import bdrate
 from convpress.codecs.overfit import EFFORT_ITERATIONS
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
@@ -107,23 +108,10 @@ def measure_vvc(ffmpeg: str, path: Path, image: Image.Image, qp: int) -> dict:
 
 
 def bd_rate(anchor: list[dict], test: list[dict]) -> float | None:
-    """Bjontegaard delta rate (%) of ``test`` against ``anchor``: negative means smaller files.
-
-    Local stand-in until convpress.evaluation has one: cubic (or lower, for few points) fit of
-    log10(bpp) as a function of PSNR, averaged over the PSNR range both curves cover.
-    """
-    if len(anchor) < 2 or len(test) < 2:
-        return None
-    curves = []
-    for points in (anchor, test):
-        quality = np.array([p["psnr"] for p in points])
-        log_rate = np.log10([p["bpp"] for p in points])
-        curves.append((np.polyfit(quality, log_rate, min(3, len(points) - 1)), quality.min(), quality.max()))
-    low, high = max(c[1] for c in curves), min(c[2] for c in curves)
-    if low >= high:
-        return None
-    integrals = [np.diff(np.polyval(np.polyint(fit), [low, high]))[0] for fit, _, _ in curves]
-    return float((10 ** ((integrals[1] - integrals[0]) / (high - low)) - 1) * 100)
+    """Bjontegaard delta rate (%) of ``test`` against ``anchor`` (PCHIP, which needs only 2 points)."""
+    value = bdrate.bd_rate([p["bpp"] for p in anchor], [p["psnr"] for p in anchor],
+                           [p["bpp"] for p in test], [p["psnr"] for p in test], method="pchip")
+    return None if np.isnan(value) else value
 
 
 def run(args: argparse.Namespace) -> list[dict]:
