@@ -29,8 +29,8 @@ import numpy as np
 from PIL import Image
 
 from convpress.codecs import get_codec
-from convpress.evaluation import bdrate
 from convpress.codecs.overfit import EFFORT_ITERATIONS
+from convpress.evaluation import bdrate
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
 IMAGES = ("kodim03", "kodim07", "kodim14", "kodim23")
