@@ -70,3 +70,18 @@ def test_learning_rate_schedule_warms_up_and_decays():
     assert config.lr_at(95) == pytest.approx(1e-5)
     assert config.crop_at(0) == 128 and config.crop_at(95) == 256
     assert np.isclose(config.lr_at(49), 1e-3)
+
+
+def test_interrupt_writes_a_checkpoint_of_the_steps_done(image_folder, tmp_path):
+    trainer = _trainer(image_folder, tmp_path / "run", steps=10)
+    step_fn = trainer.step_fn
+
+    def interrupted_at_step_3(model, batch, generator):
+        if trainer.step == 3:
+            raise KeyboardInterrupt
+        return step_fn(model, batch, generator)
+
+    trainer.step_fn = interrupted_at_step_3
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["step"] == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -41,9 +42,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_train)
 
 
+def stop_on_sigterm() -> None:
+    """Make ``kill`` behave like Ctrl-C, so the trainer writes a checkpoint before exiting."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def run_train(args: argparse.Namespace) -> int:
     from convpress.training.codec import train_codec
 
+    stop_on_sigterm()
     config = TrainConfig(
         name=args.name, steps=args.steps, batch_size=args.batch_size, crop=args.crop, final_crop=args.final_crop,
         final_fraction=args.final_fraction, lr=args.lr, lr_milestones=list(args.lr_milestones),

@@ -122,48 +122,54 @@ class Trainer:
         window_pixels, window_start = 0, time.monotonic()
         tensorboard = _tensorboard_writer(self.run_dir) if self.is_main else None
         bar = tqdm(total=config.steps, initial=self.step, desc=config.name, disable=not self.is_main, dynamic_ncols=True)
-        while self.step < last_step:
-            for group in self.optimizer.param_groups:
-                group["lr"] = config.lr_at(self.step)
-            batch = self.data.batch(config.batch_size, config.crop_at(self.step)).to(self.device, non_blocking=True)
-            started = time.monotonic()
-            metrics = self.step_fn(self.model, batch, self.generator)
-            self.optimizer.zero_grad(set_to_none=True)
-            metrics["loss"].backward()
-            if config.clip_norm > 0:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.clip_norm)
-            self.optimizer.step()
-            self.elapsed += time.monotonic() - started
-            self.step += 1
-            window_pixels += batch.shape[0] * batch.shape[2] * batch.shape[3]
-            for key, value in metrics.items():
-                window[key] = window.get(key, 0.0) + float(value.detach())
-            if self.step % config.log_every == 0 or self.step == config.steps:
-                count = config.log_every if self.step % config.log_every == 0 else self.step % config.log_every
-                record = {k: v / count for k, v in window.items()}
-                record.update(step=self.step, lr=config.lr_at(self.step - 1), px_per_s=window_pixels / (time.monotonic() - window_start),
-                              train_hours=self.elapsed / 3600)
-                if validate is not None and validate_every and self.step % validate_every == 0:
-                    self.model.eval()
-                    record.update({f"val_{k}": v for k, v in validate().items()})
-                    self.model.train()
-                if self.is_main:
-                    with log_path.open("a") as handle:
-                        handle.write(json.dumps(record) + "\n")
-                    if tensorboard is not None:
-                        for key, value in record.items():
-                            tensorboard.add_scalar(key.replace("@", "/"), value, self.step)
-                    bar.set_postfix(loss=f"{record['loss']:.3f}", bpp=f"{record['bpp']:.3f}", psnr=f"{record['psnr']:.2f}",
-                                    kpx_s=f"{record['px_per_s'] / 1e3:.0f}")
-                window, window_pixels, window_start = {}, 0, time.monotonic()
-            bar.update(1)
-            out_of_time = time_limit_s is not None and time.monotonic() - run_started > time_limit_s
-            if self.is_main and (time.monotonic() - last_save > config.checkpoint_minutes * 60 or self.step == last_step or out_of_time):
+        try:
+            while self.step < last_step:
+                for group in self.optimizer.param_groups:
+                    group["lr"] = config.lr_at(self.step)
+                batch = self.data.batch(config.batch_size, config.crop_at(self.step)).to(self.device, non_blocking=True)
+                started = time.monotonic()
+                metrics = self.step_fn(self.model, batch, self.generator)
+                self.optimizer.zero_grad(set_to_none=True)
+                metrics["loss"].backward()
+                if config.clip_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.clip_norm)
+                self.optimizer.step()
+                self.elapsed += time.monotonic() - started
+                self.step += 1
+                window_pixels += batch.shape[0] * batch.shape[2] * batch.shape[3]
+                for key, value in metrics.items():
+                    window[key] = window.get(key, 0.0) + float(value.detach())
+                if self.step % config.log_every == 0 or self.step == config.steps:
+                    count = config.log_every if self.step % config.log_every == 0 else self.step % config.log_every
+                    record = {k: v / count for k, v in window.items()}
+                    record.update(step=self.step, lr=config.lr_at(self.step - 1), px_per_s=window_pixels / (time.monotonic() - window_start),
+                                  train_hours=self.elapsed / 3600)
+                    if validate is not None and validate_every and self.step % validate_every == 0:
+                        self.model.eval()
+                        record.update({f"val_{k}": v for k, v in validate().items()})
+                        self.model.train()
+                    if self.is_main:
+                        with log_path.open("a") as handle:
+                            handle.write(json.dumps(record) + "\n")
+                        if tensorboard is not None:
+                            for key, value in record.items():
+                                tensorboard.add_scalar(key.replace("@", "/"), value, self.step)
+                        bar.set_postfix(loss=f"{record['loss']:.3f}", bpp=f"{record['bpp']:.3f}", psnr=f"{record['psnr']:.2f}",
+                                        kpx_s=f"{record['px_per_s'] / 1e3:.0f}")
+                    window, window_pixels, window_start = {}, 0, time.monotonic()
+                bar.update(1)
+                out_of_time = time_limit_s is not None and time.monotonic() - run_started > time_limit_s
+                if self.is_main and (time.monotonic() - last_save > config.checkpoint_minutes * 60 or self.step == last_step or out_of_time):
+                    self.save()
+                    last_save = time.monotonic()
+                if out_of_time:
+                    break
+        except KeyboardInterrupt:
+            if self.is_main:  # Ctrl-C (or SIGTERM from the CLI) keeps the work done so far
                 self.save()
-                last_save = time.monotonic()
-            if out_of_time:
-                break
-        bar.close()
+            raise
+        finally:
+            bar.close()
 
 
 def _tensorboard_writer(run_dir: Path):
