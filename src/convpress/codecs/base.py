@@ -118,6 +118,9 @@ class Codec(abc.ABC):
     max_side: ClassVar[int | None] = None
     """Largest width or height the format can store, where the format has such a limit."""
     options: ClassVar[tuple[CodecOption, ...]] = ()
+    interactive: ClassVar[bool] = True
+    """False for codecs whose encoder takes minutes (the overfitted codec): they are left out of
+    default sweeps and comparisons and run only when asked for by name."""
     """Encoder settings beyond quality that ``encode`` accepts as keyword arguments."""
 
     @abc.abstractmethod

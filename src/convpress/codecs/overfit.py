@@ -98,6 +98,7 @@ class OverfitCodec(Codec):
     name = "overfit"
     description = "overfitted per-image CNN (Cool-chic style): slow encoder, fast bit-exact decoder"
     extensions = ()
+    interactive = False
     options = (
         CodecOption("effort", "medium", "encoder iterations: fast 250, medium 1000, slow 4000", choices=tuple(EFFORT_ITERATIONS)),
         CodecOption("iterations", 0, "exact number of encoder iterations (0: from effort)", minimum=0, maximum=1_000_000),

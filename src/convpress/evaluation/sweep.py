@@ -75,8 +75,8 @@ def codec_setting(name: str, qualities: Sequence[float] | None = None, options: 
 
 
 def lossy_codec_names() -> list[str]:
-    """Every available codec with a quality scale: the default set to evaluate and compare."""
-    return [name for name in codec_names() if get_codec(name).lossy]
+    """Every available interactive codec with a quality scale: the default set to evaluate and compare."""
+    return [name for name in codec_names() if get_codec(name).lossy and get_codec(name).interactive]
 
 
 def find_images(dataset: str | Path, max_images: int | None = None) -> list[Path]:
