@@ -68,19 +68,20 @@ def encode_to_target(
     encode_at = codec.quality_encoder(image, **options)
     pixels = image.width * image.height
     if target_bpp is not None:
-        target, measure = float(target_bpp), lambda data: 8 * len(data) / pixels
+        what, target, measure = "bpp", float(target_bpp), lambda data: 8 * len(data) / pixels
     elif target_size is not None:
-        target, measure = float(parse_size(target_size) if isinstance(target_size, str) else target_size), lambda data: float(len(data))
+        size = parse_size(target_size) if isinstance(target_size, str) else target_size
+        what, target, measure = "size", float(size), lambda data: float(len(data))
     else:
         reference = np.asarray(image)
         mode = image.mode
-        target = float(target_psnr)
+        what, target = "PSNR", float(target_psnr)
 
         def measure(data: bytes) -> float:
             return psnr(reference, np.asarray(codec.decode(data).convert(mode)))
 
     if target <= 0:
-        raise InvalidParameterError(f"target must be positive, got {target:g}")
+        raise InvalidParameterError(f"target {what} must be positive, got {target:g}")
     return _bisect(encode_at, measure, target)
 
 
