@@ -1,10 +1,12 @@
 """``convpress export``: a checkpoint becomes a model file that codes images, plus a model card."""
 
 import numpy as np
+import torch
 from PIL import Image
 
 from convpress.cli import main
 from convpress.codecs.learned import LearnedCodec
+from convpress.models.loading import load_model_file
 from convpress.training.codec import codec_step
 from convpress.training.data import RandomCrops
 from convpress.training.loop import TrainConfig, Trainer
@@ -20,6 +22,11 @@ def test_export_writes_a_working_model_and_a_card(tmp_path, capsys):
     assert main(["export", str(tmp_path / "run" / "checkpoint.pt"), "--name", "cp-tiny", "--out-dir", str(tmp_path)]) == 0
     card = (tmp_path / "cp-tiny.md").read_text()
     assert "steps: 2 of 2" in card and "Kodak results" in card
+
+    exported = load_model_file(tmp_path / "cp-tiny.safetensors").model
+    trained = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["model"]
+    for key, value in exported.state_dict().items():  # equal up to float16 rounding
+        assert torch.allclose(value.float(), trained[key].float(), rtol=2e-3, atol=1e-4), key
 
     codec = LearnedCodec(model=str(tmp_path / "cp-tiny.safetensors"))
     image = Image.fromarray(natural_like(40, 56, 3, 9), "RGB")

@@ -39,7 +39,7 @@ def save_model_file(path: Path, name: str, model: LearnedImageModel, tables: Mod
     """Write ``model`` and ``tables`` to ``path``; returns the file's bytes."""
     arrays = {}
     for key, value in model.state_dict().items():
-        value = value.detach().cpu()
+        value = value.detach().cpu().contiguous()  # numpy() of a channels-last tensor is not C-ordered
         if half and value.is_floating_point() and _fits_half(value):
             value = value.half()
         arrays[f"model.{key}"] = value.numpy()
