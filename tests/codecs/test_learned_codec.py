@@ -27,7 +27,7 @@ def model_path(tmp_path_factory):
     model = create_model("cp-tiny")
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     batch = torch.from_numpy(np.stack([natural_like(64, 64, 3, s) for s in range(4)])).permute(0, 3, 1, 2).float() / 255
-    for _ in range(30):
+    for _ in range(12):
         out = model(batch, torch.rand(4) * 7)
         bits = sum(torch.log2(lik).sum() for lik in out["likelihoods"].values())
         loss = (out["lmbda"] * 255**2 * (out["x_hat"] - batch).pow(2).mean((1, 2, 3))).mean() - bits / batch.numel() * 3
