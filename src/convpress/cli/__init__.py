@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "convpress.cli.codec_commands",
     "convpress.cli.info_command",
     "convpress.cli.train_command",
+    "convpress.cli.restore_commands",
 )
 
 EXIT_USER_ERROR = 2

@@ -58,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "output", type=Path, help="image to write, in a lossless format chosen by the extension (PNG recommended)"
     )
     decode.add_argument("--force", "-f", action="store_true", help="overwrite an existing output")
+    decode.add_argument("--enhance", action="store_true", help="remove JPEG artifacts with the deblocking CNN (JPEG input only)")
     decode.set_defaults(handler=run_decode)
 
     listing = subparsers.add_parser("codecs", help="list the available codecs and their options")
@@ -179,7 +180,13 @@ def run_decode(args: argparse.Namespace) -> int:
     codec = codec_for_data(data) or codec_for_extension(args.input)
     if codec is None:
         raise CorruptDataError(f"{args.input}: not a file of any supported format")
+    if args.enhance and codec.name != "jpeg":
+        raise ConvpressError(f"--enhance removes JPEG artifacts; {args.input} is {codec.name}, not JPEG")
     image = codec.decode(data)
+    if args.enhance:
+        from convpress.restoration.api import deblock, jpeg_quality_of
+
+        image = deblock(image, quality=jpeg_quality_of(data))
     write_output(args.output, writer.encode(image, lossless=True), args.force)
     print(f"{args.output}: {image.width}x{image.height} {image.mode} (from {codec.name})")
     return 0

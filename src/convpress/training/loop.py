@@ -116,7 +116,7 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         last_save = time.monotonic()
         window: dict[str, float] = {}
-        window_pixels, window_start = 0, time.monotonic()
+        window_pixels, window_steps, window_start = 0, 0, time.monotonic()
         bar = tqdm(total=config.steps, initial=self.step, desc=config.name, disable=not self.is_main, dynamic_ncols=True)
         while self.step < last_step:
             for group in self.optimizer.param_groups:
@@ -132,11 +132,11 @@ class Trainer:
             self.elapsed += time.monotonic() - started
             self.step += 1
             window_pixels += batch.shape[0] * batch.shape[2] * batch.shape[3]
+            window_steps += 1
             for key, value in metrics.items():
                 window[key] = window.get(key, 0.0) + float(value.detach())
             if self.step % config.log_every == 0 or self.step == config.steps:
-                count = config.log_every if self.step % config.log_every == 0 else self.step % config.log_every
-                record = {k: v / count for k, v in window.items()}
+                record = {k: v / window_steps for k, v in window.items()}  # a resumed run's first window is shorter
                 record.update(step=self.step, lr=config.lr_at(self.step - 1), px_per_s=window_pixels / (time.monotonic() - window_start),
                               train_hours=self.elapsed / 3600)
                 if validate is not None and validate_every and self.step % validate_every == 0:
@@ -146,9 +146,9 @@ class Trainer:
                 if self.is_main:
                     with log_path.open("a") as handle:
                         handle.write(json.dumps(record) + "\n")
-                    bar.set_postfix(loss=f"{record['loss']:.3f}", bpp=f"{record['bpp']:.3f}", psnr=f"{record['psnr']:.2f}",
-                                    kpx_s=f"{record['px_per_s'] / 1e3:.0f}")
-                window, window_pixels, window_start = {}, 0, time.monotonic()
+                    shown = {key: f"{record[key]:{form}}" for key, form in (("loss", ".3f"), ("bpp", ".3f"), ("psnr", ".2f")) if key in record}
+                    bar.set_postfix(**shown, kpx_s=f"{record['px_per_s'] / 1e3:.0f}")
+                window, window_pixels, window_steps, window_start = {}, 0, 0, time.monotonic()
             bar.update(1)
             out_of_time = time_limit_s is not None and time.monotonic() - run_started > time_limit_s
             if self.is_main and (time.monotonic() - last_save > config.checkpoint_minutes * 60 or self.step == last_step or out_of_time):
