@@ -92,7 +92,7 @@ def estimate_jpeg_quality(tables: dict[int, list[int]] | None) -> float:
     return float(1 + int(np.argmin(errors)))
 
 
-def estimate_noise_sigma(image: np.ndarray, patch: int = 7, max_patches: int = 200_000) -> float:
+def estimate_noise_sigma(image: np.ndarray, patch: int = 7, max_patches: int = 50_000) -> float:
     """Gaussian noise sigma (0-255 scale) of an HxW or HxWxC image, by patch PCA (Chen et al. 2015).
 
     The covariance of all ``patch`` x ``patch`` patches has eigenvalues that are noise variance
