@@ -54,6 +54,20 @@ def test_resume_continues_exactly(image_folder, tmp_path):
         assert torch.equal(value, resumed.model.state_dict()[key]), key
 
 
+def test_first_record_after_resume_averages_only_the_steps_it_saw(image_folder, tmp_path):
+    def with_constant(trainer):
+        step = trainer.step_fn
+        trainer.step_fn = lambda *args: {**step(*args), "one": torch.tensor(1.0)}
+        return trainer
+
+    with_constant(_trainer(image_folder, tmp_path / "r", steps=10)).run(stop_at=7)
+    resumed = with_constant(_trainer(image_folder, tmp_path / "r", steps=10))
+    resumed.load()
+    resumed.run()
+    records = [json.loads(line) for line in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["one"]) for r in records] == [(5, 1.0), (10, 1.0)]  # steps 8-10 averaged over 3
+
+
 def test_random_crops_shapes_and_flips_are_reproducible(image_folder):
     images = load_images(list_images([image_folder]), min_side=64, progress=False)
     first = RandomCrops(images, seed=5, downscale=1.5).batch(3, 64)

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "convpress.cli.eval_command",
     "convpress.cli.compare_command",
     "convpress.cli.serve_command",
+    "convpress.cli.restore_commands",
 )
 
 EXIT_USER_ERROR = 2

@@ -59,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     decode.add_argument("--model", help="model file (.safetensors) to decode with, for codecs that take a model")
     decode.add_argument("--force", "-f", action="store_true", help="overwrite an existing output")
+    decode.add_argument("--enhance", action="store_true", help="remove JPEG artifacts with the deblocking CNN (JPEG input only)")
     decode.set_defaults(handler=run_decode)
 
     listing = subparsers.add_parser("codecs", help="list the available codecs and their options")
@@ -184,7 +185,13 @@ def run_decode(args: argparse.Namespace) -> int:
         if "model" not in {option.name for option in codec.options}:
             raise InvalidParameterError(f"{codec.name} files take no --model")
         codec = type(codec)(model=args.model)
+    if args.enhance and codec.name != "jpeg":
+        raise ConvpressError(f"--enhance removes JPEG artifacts; {args.input} is {codec.name}, not JPEG")
     image = codec.decode(data)
+    if args.enhance:
+        from convpress.restoration.api import deblock, jpeg_quality_of
+
+        image = deblock(image, quality=jpeg_quality_of(data))
     write_output(args.output, writer.encode(image, lossless=True), args.force)
     print(f"{args.output}: {image.width}x{image.height} {image.mode} (from {codec.name})")
     return 0

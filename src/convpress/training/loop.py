@@ -154,8 +154,8 @@ class Trainer:
                         if tensorboard is not None:
                             for key, value in record.items():
                                 tensorboard.add_scalar(key.replace("@", "/"), value, self.step)
-                        bar.set_postfix(loss=f"{record['loss']:.3f}", bpp=f"{record['bpp']:.3f}", psnr=f"{record['psnr']:.2f}",
-                                        kpx_s=f"{record['px_per_s'] / 1e3:.0f}")
+                        shown = {key: f"{record[key]:{form}}" for key, form in (("loss", ".3f"), ("bpp", ".3f"), ("psnr", ".2f")) if key in record}
+                        bar.set_postfix(**shown, kpx_s=f"{record['px_per_s'] / 1e3:.0f}")
                     window, window_steps, window_pixels, window_start = {}, 0, 0, time.monotonic()
                 bar.update(1)
                 out_of_time = time_limit_s is not None and time.monotonic() - run_started > time_limit_s

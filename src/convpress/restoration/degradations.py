@@ -1,0 +1,116 @@
+"""The degradations the restoration models undo, and how their strength is read off an image.
+
+- Gaussian noise: added in float and never clipped (the "unclipped" protocol of DnCNN/FFDNet/
+  DRUNet papers); its sigma is estimated from the image by the patch-PCA method of Chen, Zhu and
+  Heng (ICCV 2015): the smallest eigenvalues of the patch covariance are the noise variance.
+- JPEG: compressed with libjpeg-turbo through Pillow, as the jpeg codec does (IJG tables, 4:2:0
+  for colour, 1-channel JPEG for gray); its quality is recovered from the quantisation tables.
+
+Levels: the networks take a conditioning value per image, ``sigma / 255`` for noise and
+``(100 - quality) / 100`` for JPEG (FBCNN's quality factor, turned so 0 means "no degradation").
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from PIL import Image
+
+from convpress.errors import InvalidParameterError
+
+MAX_SIGMA = 75.0
+"""Largest noise level (0-255 scale) the denoiser is trained for."""
+
+MIN_TRAIN_QUALITY, MAX_TRAIN_QUALITY = 5, 95
+"""JPEG qualities the deblocker is trained on; qualities outside are clamped to this range."""
+
+# The IJG base tables (JPEG standard, Annex K), in natural (row-major) order.
+_IJG_LUMA = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+], dtype=np.float64)
+
+
+def noise_level(sigma: float) -> float:
+    """The denoiser's conditioning value for a noise sigma on the 0-255 scale."""
+    return float(sigma) / 255.0
+
+
+def jpeg_level(quality: float) -> float:
+    """The deblocker's conditioning value for a JPEG quality (clamped to the trained range)."""
+    quality = min(max(float(quality), MIN_TRAIN_QUALITY), MAX_TRAIN_QUALITY)
+    return (100.0 - quality) / 100.0
+
+
+def check_sigma(sigma: float) -> float:
+    """A noise sigma within what the denoiser was trained for, or a clear error."""
+    try:
+        sigma = float(sigma)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"sigma must be a number, got {sigma!r}") from None
+    if not 0.0 <= sigma <= MAX_SIGMA:
+        raise InvalidParameterError(f"sigma must be between 0 and {MAX_SIGMA:g} (0-255 scale), got {sigma:g}")
+    return sigma
+
+
+def add_gaussian_noise(image: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    """``image`` (0-255 scale) plus white Gaussian noise, as float32, neither clipped nor rounded."""
+    rng = np.random.default_rng(seed)
+    return (image.astype(np.float64) + rng.normal(0.0, sigma, size=image.shape)).astype(np.float32)
+
+
+def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
+    """Compress a uint8 HxW (gray) or HxWx3 array to JPEG at ``quality`` and decode it."""
+    mode = "L" if image.ndim == 2 else "RGB"
+    buffer = io.BytesIO()
+    Image.fromarray(image, mode).save(buffer, format="JPEG", quality=int(quality), subsampling=2, keep_rgb=False,
+                                      optimize=False, progressive=False)
+    with Image.open(buffer) as decoded:
+        return np.asarray(decoded.convert(mode))
+
+
+def ijg_luma_table(quality: int) -> np.ndarray:
+    """libjpeg's luminance table at ``quality`` (jpeg_quality_scaling, baseline limit 255)."""
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality  # integer division, as libjpeg
+    return np.clip(np.floor((_IJG_LUMA * scale + 50) / 100), 1, 255)
+
+
+def estimate_jpeg_quality(tables: dict[int, list[int]] | None) -> float:
+    """The IJG quality whose luminance table is closest to a JPEG's own (exact for libjpeg files).
+
+    ``tables`` is Pillow's ``image.quantization``. Files from other encoders (other tables) get
+    the IJG quality of the most similar table, which is what matters to the deblocker: how
+    coarse the quantisation was.
+    """
+    if not tables:
+        raise InvalidParameterError("not a JPEG image: it has no quantization tables")
+    luma = np.asarray(tables[min(tables)], dtype=np.float64)
+    errors = [np.abs(np.log(ijg_luma_table(q)) - np.log(luma)).mean() for q in range(1, 101)]
+    return float(1 + int(np.argmin(errors)))
+
+
+def estimate_noise_sigma(image: np.ndarray, patch: int = 7, max_patches: int = 50_000) -> float:
+    """Gaussian noise sigma (0-255 scale) of an HxW or HxWxC image, by patch PCA (Chen et al. 2015).
+
+    The covariance of all ``patch`` x ``patch`` patches has eigenvalues that are noise variance
+    plus image structure; the image occupies few directions, so the largest tail of eigenvalues
+    whose mean equals its median is pure noise, and that mean is sigma^2.
+    """
+    array = np.asarray(image, dtype=np.float64)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if min(array.shape[:2]) < patch:
+        raise InvalidParameterError(f"image too small to estimate its noise (needs {patch}x{patch} pixels)")
+    windows = sliding_window_view(array, (patch, patch), axis=(0, 1))
+    step = max(1, int(np.ceil(np.sqrt(windows.shape[0] * windows.shape[1] / max_patches))))
+    patches = windows[::step, ::step].reshape(-1, array.shape[2] * patch * patch)
+    eigenvalues = np.sort(np.linalg.eigvalsh(np.cov(patches, rowvar=False)))
+    for count in range(len(eigenvalues), 0, -1):
+        tail = eigenvalues[:count]
+        tau = tail.mean()
+        if np.sum(tail > tau) == np.sum(tail < tau):
+            return float(np.sqrt(max(tau, 0.0)))
+    return 0.0
