@@ -43,7 +43,8 @@ def load_model(name_or_path: str) -> LoadedModel:
 class Prepared:
     """An image as the network sees it: padded float RGB, plus what is needed to rebuild it."""
 
-    pixels: torch.Tensor
+    pixels: torch.Tensor | None
+    """Padded float RGB in [0, 1]; released once analysed."""
     width: int
     height: int
     mode: str
@@ -71,13 +72,14 @@ def prepare(image: Image.Image) -> Prepared:
         buffer = io.BytesIO()
         image.getchannel("A").save(buffer, format="PNG", optimize=True)
         alpha = buffer.getvalue()
-    rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-    pixels = torch.from_numpy(rgb).permute(2, 0, 1)[None]
-    return Prepared(pad_to_multiple(pixels, PAD_MULTIPLE), image.width, image.height, image.mode, alpha)
+    rgb = torch.from_numpy(np.asarray(image.convert("RGB"))).permute(2, 0, 1)[None]
+    padded = pad_to_multiple(rgb, PAD_MULTIPLE)  # pad the uint8 image: a quarter of the float memory
+    return Prepared(padded.float().div_(255.0), image.width, image.height, image.mode, alpha)
 
 
 def to_image(x: torch.Tensor, width: int, height: int, mode: str, alpha: bytes | None) -> Image.Image:
-    array = torch.round(x[0, :, :height, :width].clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
+    pixels = x[0, :, :height, :width].clamp_(0, 1).mul_(255).round_()  # in place: large images are big
+    array = pixels.to(torch.uint8).permute(1, 2, 0).numpy()
     if mode == "L":
         gray = np.round(array.astype(np.float32).mean(axis=2)).astype(np.uint8)
         return Image.fromarray(gray, "L")
@@ -101,10 +103,10 @@ class Encoding:
         self.loaded = loaded
         self.prepared = prepare(image)
         self.tile = tile
+        self.padded_size = tuple(self.prepared.pixels.shape[2:])
         with torch.inference_mode():
-            self.latents = loaded.codec.analyze(self.prepared.pixels, 0.0, self.tile)
-            neutral_gain, _ = loaded.model.gain.gains(torch.tensor([0.0]))
-            self.raw_latents = self.latents / neutral_gain
+            self.raw_latents = loaded.codec.analyze(self.prepared.pixels, self.tile)
+        self.prepared.pixels = None  # the float image is not needed any more (large images: hundreds of MB)
 
     def encode(self, quality: float) -> bytes:
         quality = round(check_quality(quality), 2)
@@ -130,7 +132,7 @@ class Encoding:
         return pack(header, streams)
 
     def _tile_size(self) -> int:
-        height, width = self.prepared.pixels.shape[2:]
+        height, width = self.padded_size
         side = self.tile * LATENT_STRIDE
         return side if max(height, width) > side else 0
 
@@ -151,7 +153,7 @@ def decode_cpz(data: bytes, model: str | None = None) -> Image.Image:
     with torch.inference_mode():
         y_hat = loaded.codec.decode_latents(streams[0], (padded_h // LATENT_STRIDE, padded_w // LATENT_STRIDE), header.symbols_crc)
         x_hat = loaded.codec.synthesize(y_hat, level, DEFAULT_TILE)
-    return to_image(x_hat, header.width, header.height, header.mode, streams[1] if header.mode == "RGBA" else None)
+        return to_image(x_hat, header.width, header.height, header.mode, streams[1] if header.mode == "RGBA" else None)
 
 
 @register

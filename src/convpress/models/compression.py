@@ -29,7 +29,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 from tqdm import tqdm
 
 from convpress.coding.rangecoder import SymbolDecoder, SymbolEncoder, estimate_bits
@@ -115,12 +114,10 @@ class LatentCodec:
 
     # ----- transforms (float, tiled) -------------------------------------------------------
 
-    def analyze(self, x: torch.Tensor, level: float, tile: int = DEFAULT_TILE) -> torch.Tensor:
-        """Padded image [1, 3, H, W] -> gained latents [1, M, H/16, W/16]."""
-        encoder_gain, _ = self.model.gain.gains(torch.tensor([level]))
+    def analyze(self, x: torch.Tensor, tile: int = DEFAULT_TILE) -> torch.Tensor:
+        """Padded image [1, 3, H, W] -> latents before gain [1, M, H/16, W/16] (quality-independent)."""
         with fixed_kernels():
-            latent = _tiled(self.model.g_a, x, tile * LATENT_STRIDE, TILE_MARGIN * LATENT_STRIDE, 1 / LATENT_STRIDE)
-        return latent * encoder_gain
+            return _tiled(self.model.g_a, x, tile * LATENT_STRIDE, TILE_MARGIN * LATENT_STRIDE, 1 / LATENT_STRIDE)
 
     def synthesize(self, y_hat: torch.Tensor, level: float, tile: int = DEFAULT_TILE) -> torch.Tensor:
         _, decoder_gain = self.model.gain.gains(torch.tensor([level]))
@@ -196,29 +193,33 @@ class LatentCodec:
             means, scale_index = self._parameters(hyper, context, positions)
             selected = positions.expand(1, channels, height, width)
             if y is not None:
-                symbols = torch.round(y.double()[selected].view(channels, -1) - from_fixed_point(means))
+                symbols = torch.round(y[selected].double().view(channels, -1) - from_fixed_point(means))
                 symbols = symbols.numpy().astype(np.int32)
                 code_or_decode(symbols, scale_index, self.tables.tables["y"])
             else:
                 symbols = code_or_decode(None, scale_index, self.tables.tables["y"])
             values = torch.from_numpy(symbols.astype(np.float64)) * 2**ACT_BITS + means
             y_hat_fixed[selected] = values.reshape(-1)
-        return from_fixed_point(y_hat_fixed).float()
+        return y_hat_fixed.mul_(2.0**-ACT_BITS).float()  # = from_fixed_point, in place
 
     def _context(self, y_hat_fixed: torch.Tensor, pass_number: int) -> torch.Tensor | None:
-        if self.exact_context is None:
+        """The context features of a pass; None where there are none (zeros for the anchors)."""
+        if self.exact_context is None or pass_number == 0:
             return None
-        if pass_number == 0:
-            return torch.zeros_like(y_hat_fixed)
         return self.exact_context(y_hat_fixed)
 
     def _parameters(self, hyper: torch.Tensor, context: torch.Tensor | None, positions: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
         """Fixed-point means [M, P] and scale-table indices [M, P] at the selected positions."""
-        features = hyper if context is None else torch.cat([hyper, context], 1)
+        sources = [hyper.flatten(2)] + ([] if context is None else [context.flatten(2)])
+        missing_context = self.exact_parameters[0].weight.shape[1] - hyper.shape[1] if context is None else 0
         flat = positions.flatten().nonzero().flatten()
         columns = []
         for start in range(0, flat.numel(), PARAMETER_CHUNK):  # 1x1 layers only: positions are independent
-            gathered = features.flatten(2)[:, :, flat[start : start + PARAMETER_CHUNK]].unsqueeze(-1)
+            chunk = flat[start : start + PARAMETER_CHUNK]
+            parts = [source[:, :, chunk] for source in sources]
+            if missing_context:  # anchors: the context part of the input is zero
+                parts.append(torch.zeros(1, missing_context, chunk.numel(), dtype=hyper.dtype))
+            gathered = torch.cat(parts, dim=1).unsqueeze(-1)
             columns.append(self.exact_parameters(gathered)[0, :, :, 0])
         means, scales = torch.cat(columns, dim=1).chunk(2, dim=0)
         scale_index = np.searchsorted(self.tables.scale_thresholds, scales.numpy().astype(np.int64), side="right")
@@ -254,8 +255,10 @@ def pad_to_multiple(x: torch.Tensor, multiple: int = PAD_MULTIPLE) -> torch.Tens
     """Replicate the last row/column so both sides are multiples of ``multiple``."""
     height, width = x.shape[2:]
     pad_h, pad_w = -height % multiple, -width % multiple
-    if pad_h or pad_w:
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+    if pad_h:  # by concatenation, which (unlike F.pad's replicate mode) works for uint8 too
+        x = torch.cat([x, x[:, :, -1:].expand(-1, -1, pad_h, -1)], dim=2)
+    if pad_w:
+        x = torch.cat([x, x[:, :, :, -1:].expand(-1, -1, -1, pad_w)], dim=3)
     return x
 
 
@@ -268,20 +271,22 @@ def _tiled(network: nn.Module, x: torch.Tensor, tile: int, margin: int, scale: f
     height, width = x.shape[2:]
     if height <= WHOLE_LIMIT * tile and width <= WHOLE_LIMIT * tile:
         return network(x.contiguous(memory_format=torch.channels_last)).float().contiguous()
-    out_rows = []
+    output: torch.Tensor | None = None  # filled tile by tile: no list of tiles to concatenate
     tiles = tqdm(total=-(-height // tile) * -(-width // tile), desc="tiles", unit="tile", leave=False,
                  disable=None if progress else True)
     for top in range(0, height, tile):
-        row = []
         for left in range(0, width, tile):
             tiles.update(1)
             t0, l0 = max(0, top - margin), max(0, left - margin)
             t1, l1 = min(height, top + tile + margin), min(width, left + tile + margin)
             out = network(x[:, :, t0:t1, l0:l1].contiguous(memory_format=torch.channels_last))
+            if output is None:
+                output = torch.empty(x.shape[0], out.shape[1], round(height * scale), round(width * scale))
             ct, cl = round((top - t0) * scale), round((left - l0) * scale)
             ch = round((min(top + tile, height) - top) * scale)
             cw = round((min(left + tile, width) - left) * scale)
-            row.append(out[:, :, ct : ct + ch, cl : cl + cw].float())
-        out_rows.append(torch.cat(row, dim=3))
+            row, column = round(top * scale), round(left * scale)
+            output[:, :, row : row + ch, column : column + cw] = out[:, :, ct : ct + ch, cl : cl + cw].float()
     tiles.close()
-    return torch.cat(out_rows, dim=2).contiguous()
+    assert output is not None
+    return output

@@ -44,8 +44,9 @@ class ExactConv(nn.Module):
             acc = _integer_matmul_conv(x, self.weight, self.padding)
         else:
             acc = F.conv2d(x, self.weight, padding=self.padding, groups=self.groups)
-        acc = acc + self.bias.view(1, -1, 1, 1)
-        return torch.clamp(torch.floor(acc * 2.0**-WEIGHT_BITS), -ACT_LIMIT, ACT_LIMIT)
+        # In place: on large images these maps are hundreds of MB each (all ops stay exact).
+        acc.add_(self.bias.view(1, -1, 1, 1)).mul_(2.0**-WEIGHT_BITS).floor_()
+        return acc.clamp_(-ACT_LIMIT, ACT_LIMIT)
 
 
 def _integer_matmul_conv(x: torch.Tensor, weight: torch.Tensor, padding: int) -> torch.Tensor:
@@ -62,7 +63,7 @@ def _integer_matmul_conv(x: torch.Tensor, weight: torch.Tensor, padding: int) ->
 
 class ExactReLU(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.clamp(x, min=0.0)
+        return x.clamp_(min=0.0)
 
 
 def to_fixed_point(x: torch.Tensor) -> torch.Tensor:
