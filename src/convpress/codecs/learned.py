@@ -72,7 +72,7 @@ def prepare(image: Image.Image) -> Prepared:
         buffer = io.BytesIO()
         image.getchannel("A").save(buffer, format="PNG", optimize=True)
         alpha = buffer.getvalue()
-    rgb = torch.from_numpy(np.asarray(image.convert("RGB"))).permute(2, 0, 1)[None]
+    rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None]
     padded = pad_to_multiple(rgb, PAD_MULTIPLE)  # pad the uint8 image: a quarter of the float memory
     return Prepared(padded.float().div_(255.0), image.width, image.height, image.mode, alpha)
 
