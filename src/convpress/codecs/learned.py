@@ -9,7 +9,6 @@ gray; the alpha channel of RGBA images is stored losslessly (PNG) in a stream of
 from __future__ import annotations
 
 import functools
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from PIL import Image
 
 from convpress.codecs.base import DEFAULT_QUALITY, Codec, CodecOption, check_quality
 from convpress.codecs.registry import register
+from convpress.coding.alpha import alpha_stream, with_alpha
 from convpress.coding.container import CpzHeader, ModelFamily, is_cpz, model_family, pack, unpack
 from convpress.errors import CodecUnavailableError, CorruptDataError, UnsupportedImageError
 from convpress.models.compression import DEFAULT_TILE, LATENT_STRIDE, PAD_MULTIPLE, TILE_MARGIN, LatentCodec, pad_to_multiple
@@ -67,11 +67,7 @@ def prepare(image: Image.Image) -> Prepared:
     if image.mode not in ("L", "RGB", "RGBA"):
         raise UnsupportedImageError(f"learned codec cannot store {image.mode} images (it accepts L, RGB, RGBA)")
     check_pixels(image.width, image.height)
-    alpha = None
-    if image.mode == "RGBA":
-        buffer = io.BytesIO()
-        image.getchannel("A").save(buffer, format="PNG", optimize=True)
-        alpha = buffer.getvalue()
+    alpha = alpha_stream(image)
     rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None]
     padded = pad_to_multiple(rgb, PAD_MULTIPLE)  # pad the uint8 image: a quarter of the float memory
     return Prepared(padded.float().div_(255.0), image.width, image.height, image.mode, alpha)
@@ -84,16 +80,7 @@ def to_image(x: torch.Tensor, width: int, height: int, mode: str, alpha: bytes |
         gray = np.round(array.astype(np.float32).mean(axis=2)).astype(np.uint8)
         return Image.fromarray(gray, "L")
     image = Image.fromarray(np.ascontiguousarray(array), "RGB")
-    if mode == "RGBA":
-        try:
-            alpha_image = Image.open(io.BytesIO(alpha or b""))
-            alpha_image.load()
-        except Exception as exc:
-            raise CorruptDataError(f"corrupt alpha stream ({exc})") from exc
-        if alpha_image.size != image.size or alpha_image.mode != "L":
-            raise CorruptDataError("alpha stream does not match the image")
-        image.putalpha(alpha_image)
-    return image
+    return with_alpha(image, alpha) if mode == "RGBA" else image
 
 
 class Encoding:

@@ -18,7 +18,6 @@ encoding time (about 5 to 8 encodes).
 
 from __future__ import annotations
 
-import io
 import warnings
 from collections.abc import Callable
 
@@ -27,6 +26,7 @@ from PIL import Image
 
 from convpress.codecs.base import DEFAULT_QUALITY, Codec, CodecOption, check_quality
 from convpress.codecs.registry import register
+from convpress.coding.alpha import alpha_stream, with_alpha
 from convpress.coding.container import CpzHeader, ModelFamily, model_family, pack, unpack
 from convpress.errors import CodecUnavailableError, CorruptDataError, UnsupportedImageError
 from convpress.overfit.bitstream import decode_streams, encode_streams
@@ -50,28 +50,14 @@ def _pixels_and_alpha(image: Image.Image) -> tuple[np.ndarray, bytes | None]:
     """uint8 [H, W, C] colour pixels (C = 1 for gray) and the lossless alpha stream of RGBA images."""
     if image.mode == "L":
         return np.asarray(image)[:, :, None], None
-    alpha = None
-    if image.mode == "RGBA":
-        buffer = io.BytesIO()
-        image.getchannel("A").save(buffer, format="PNG", optimize=True)
-        alpha = buffer.getvalue()
-    return np.asarray(image.convert("RGB")), alpha
+    return np.asarray(image.convert("RGB")), alpha_stream(image)
 
 
 def _image(pixels: np.ndarray, mode: str, alpha: bytes | None) -> Image.Image:
     if mode == "L":
         return Image.fromarray(pixels[:, :, 0], "L")
     image = Image.fromarray(pixels, "RGB")
-    if mode == "RGBA":
-        try:
-            alpha_image = Image.open(io.BytesIO(alpha or b""))
-            alpha_image.load()
-        except Exception as exc:
-            raise CorruptDataError(f"corrupt alpha stream ({exc})") from exc
-        if alpha_image.size != image.size or alpha_image.mode != "L":
-            raise CorruptDataError("alpha stream does not match the image")
-        image.putalpha(alpha_image)
-    return image
+    return with_alpha(image, alpha) if mode == "RGBA" else image
 
 
 def encode_image(image: Image.Image, quality: float, iterations: int, threads: int = 2) -> tuple[bytes, FitResult]:
