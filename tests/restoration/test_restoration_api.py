@@ -10,7 +10,7 @@ import convpress
 from convpress.errors import InvalidParameterError, UnsupportedImageError
 from convpress.restoration import inference
 
-from conftest import SHIFT
+from restoration_helpers import SHIFT, shift_weights  # noqa: F401  (fixture)
 from imagegen import natural_like
 
 

@@ -9,7 +9,7 @@ from PIL import Image
 from convpress.cli import main
 from convpress.restoration import inference
 
-from conftest import SHIFT
+from restoration_helpers import SHIFT, shift_weights  # noqa: F401  (fixture)
 from imagegen import natural_like
 
 

@@ -6,7 +6,7 @@ import pytest
 from convpress.errors import CodecUnavailableError, CorruptDataError
 from convpress.restoration.inference import load_model, restore, save_weights
 
-from conftest import random_network
+from restoration_helpers import random_network
 from imagegen import natural_like
 
 

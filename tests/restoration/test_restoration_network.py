@@ -5,7 +5,7 @@ import torch
 
 from convpress.restoration.network import PRESETS, RestorationUNet, create_network
 
-from conftest import random_network
+from restoration_helpers import random_network
 
 
 def test_untrained_network_is_the_identity():

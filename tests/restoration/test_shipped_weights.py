@@ -1,6 +1,5 @@
 """The shipped weights load and restore: real PSNR gains on a generated image."""
 
-import numpy as np
 import pytest
 
 import convpress

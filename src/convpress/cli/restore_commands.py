@@ -1,9 +1,11 @@
-"""``convpress denoise``, ``convpress deblock`` and ``convpress train-restore``."""
+"""``convpress denoise``, ``deblock``, ``train-restore`` and ``export-restore``."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from PIL import Image
 
 from convpress.cli.codec_commands import decoded_image_writer, refuse_existing, write_output
 from convpress.codecs.jpeg import JpegCodec
@@ -85,7 +87,7 @@ def _read(path: Path) -> bytes:
         raise ConvpressError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
-def _write(args: argparse.Namespace, image, note: str) -> int:
+def _write(args: argparse.Namespace, image: Image.Image, note: str) -> int:
     write_output(args.output, decoded_image_writer(args.output).encode(image, lossless=True), args.force)
     print(f"{args.output}: {image.width}x{image.height} {image.mode}, {note}")
     return 0

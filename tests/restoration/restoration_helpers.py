@@ -1,4 +1,8 @@
-"""Restoration test fixtures: tiny networks saved as weight files (no trained weights needed)."""
+"""Tiny restoration networks with known behaviour, for tests that need no trained weights.
+
+Not a conftest.py: a second module named ``conftest`` would shadow tests/conftest.py for the test
+modules that import helpers from it. Test modules import the fixture from here.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,13 @@ import pytest
 import torch
 
 from convpress.restoration.inference import save_weights
-from convpress.restoration.network import create_network
+from convpress.restoration.network import RestorationUNet, create_network
 
 SHIFT = 255 / 8
 """What the constant-shift network adds to every pixel (0-255 scale); exact in float16."""
 
 
-def shift_network():
+def shift_network() -> RestorationUNet:
     """A tiny network whose output is its input plus SHIFT: it shows what the network was fed."""
     model = create_network("restore-tiny")
     with torch.no_grad():
@@ -20,7 +24,7 @@ def shift_network():
     return model
 
 
-def random_network(seed: int = 0):
+def random_network(seed: int = 0) -> RestorationUNet:
     """A tiny network with random weights everywhere (the tail too), for shape and tiling tests."""
     torch.manual_seed(seed)
     model = create_network("restore-tiny")
