@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from restoration_common import DATA_ROOT, Results, load_set, to_uint8
+from restoration_common import Results, add_common_arguments, load_set, to_uint8
 
 from convpress.restoration.api import deblock
 from convpress.restoration.degradations import jpeg_roundtrip
@@ -87,14 +87,8 @@ def scores(clean: np.ndarray, output: np.ndarray) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument("--qualities", nargs="+", type=int, default=[10, 20, 30, 40])
-    parser.add_argument("--methods", nargs="+", default=["jpeg", "cnn"], choices=list(methods(None)))
-    parser.add_argument("--limit", type=int, help="first N images of each set")
-    parser.add_argument("--weights", type=Path, help="deblocker weights (default: the shipped ones)")
-    parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--json", type=Path, help="write the mean results here")
+    add_common_arguments(parser, SETS, list(methods(None)), ["jpeg", "cnn"], "deblocker")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     available = methods(args.weights)

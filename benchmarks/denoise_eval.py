@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from restoration_common import DATA_ROOT, Results, load_set, to_uint8
+from restoration_common import Results, add_common_arguments, load_set, to_uint8
 
 from convpress.restoration.api import denoise
 from convpress.restoration.degradations import add_gaussian_noise
@@ -63,14 +63,8 @@ def methods(weights: Path | None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument("--sigmas", nargs="+", type=float, default=[15, 25, 50])
-    parser.add_argument("--methods", nargs="+", default=["noisy", "cnn", "cnn-blind"], choices=list(methods(None)))
-    parser.add_argument("--limit", type=int, help="first N images of each set (BM3D is slow)")
-    parser.add_argument("--weights", type=Path, help="denoiser weights (default: the shipped ones)")
-    parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--json", type=Path, help="write the mean results here")
+    add_common_arguments(parser, SETS, list(methods(None)), ["noisy", "cnn", "cnn-blind"], "denoiser")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     available = methods(args.weights)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from collections import defaultdict
@@ -13,6 +14,17 @@ from PIL import Image
 
 DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
 """The shared data sets beside the repository (read-only, never copied into it)."""
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, sets: dict, methods: list[str], defaults: list[str], what: str) -> None:
+    """The options both restoration benchmarks take: sets, methods, limit, weights, data, threads, json."""
+    parser.add_argument("--sets", nargs="+", default=list(sets), choices=list(sets))
+    parser.add_argument("--methods", nargs="+", default=defaults, choices=methods)
+    parser.add_argument("--limit", type=int, help="first N images of each set")
+    parser.add_argument("--weights", type=Path, help=f"{what} weights (default: the shipped ones)")
+    parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="write the mean results here")
 
 
 def load_set(folder: Path, mode: str, limit: int | None) -> list[tuple[str, np.ndarray]]:

@@ -7,10 +7,8 @@ self-describing and never runs code (no pickle).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from torch import nn
 
 from convpress.errors import CodecUnavailableError
 from convpress.models.autoencoders import FactorizedPriorModel, HyperpriorModel, LearnedImageModel
@@ -46,10 +44,6 @@ def create_model(name: str, **overrides) -> LearnedImageModel:
     if name not in PRESETS:
         raise CodecUnavailableError(f"unknown model {name!r}; presets: {', '.join(PRESETS)}")
     return model_from_config({**PRESETS[name], **overrides})
-
-
-def config_json(model: nn.Module) -> str:
-    return json.dumps(model.config, sort_keys=True)
 
 
 def weights_path(name: str) -> Path:

@@ -56,8 +56,4 @@ def quality_to_level(quality: float, levels: int) -> float:
     return (min(max(quality, 1.0), 100.0) - 1.0) / 99.0 * (levels - 1)
 
 
-def level_to_quality(level: float, levels: int) -> float:
-    return 1.0 + level / (levels - 1) * 99.0
-
-
-__all__ = ["DEFAULT_LAMBDAS", "GainUnits", "level_to_quality", "quality_to_level"]
+__all__ = ["DEFAULT_LAMBDAS", "GainUnits", "quality_to_level"]

@@ -12,7 +12,7 @@ from convpress.models.autoencoders import LearnedImageModel
 from convpress.training.distributed import default_device, init_distributed, shutdown, wrap_model
 from convpress.training.data import RandomCrops, list_images, load_images
 from convpress.training.losses import rate_distortion_loss
-from convpress.training.loop import TrainConfig, Trainer
+from convpress.training.loop import TrainConfig, Trainer, unwrap_model
 from convpress.zoo import create_model, model_from_config
 
 
@@ -20,7 +20,7 @@ def codec_step(metric: str):
     """The step function: a continuous level per sample, uniform over the model's range."""
 
     def step(model: LearnedImageModel, batch: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        levels = (torch.rand(batch.shape[0], generator=generator) * (_unwrap(model).levels - 1)).to(batch.device)
+        levels = (torch.rand(batch.shape[0], generator=generator) * (unwrap_model(model).levels - 1)).to(batch.device)
         batch = batch.contiguous(memory_format=torch.channels_last)  # ~3x faster convolutions on CPU
         output = model(batch, levels)
         return rate_distortion_loss(output, batch, metric)
@@ -90,6 +90,3 @@ def train_codec(
         shutdown()
     return trainer
 
-
-def _unwrap(model):
-    return model.module if hasattr(model, "module") else model

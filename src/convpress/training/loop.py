@@ -84,8 +84,8 @@ class Trainer:
         """Atomically write the full training state."""
         state = {
             "config": asdict(self.config),
-            "model": _unwrap(self.model).state_dict(),
-            "model_config": getattr(_unwrap(self.model), "config", {}),
+            "model": unwrap_model(self.model).state_dict(),
+            "model_config": getattr(unwrap_model(self.model), "config", {}),
             "optimizer": self.optimizer.state_dict(),
             "step": self.step,
             "elapsed": self.elapsed,
@@ -100,7 +100,7 @@ class Trainer:
 
     def load(self) -> None:
         state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
-        _unwrap(self.model).load_state_dict(state["model"])
+        unwrap_model(self.model).load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = int(state["step"])
         self.elapsed = float(state["elapsed"])
@@ -181,7 +181,8 @@ def _tensorboard_writer(run_dir: Path):
     return SummaryWriter(str(run_dir / "tensorboard"))
 
 
-def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
+    """The model itself when it is wrapped in DistributedDataParallel."""
     return model.module if hasattr(model, "module") else model
 
 
