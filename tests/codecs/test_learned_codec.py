@@ -149,6 +149,19 @@ def test_tiled_coding_equals_untiled(codec, model_path):
     assert torch.allclose(untiled, tiled_out, atol=1e-4)
 
 
+@pytest.mark.parametrize("band_rows", [1, 4, 12])
+def test_banded_entropy_stage_codes_the_same_bytes(codec, monkeypatch, band_rows):
+    """Banding the fixed-point entropy stage (to bound its memory) must not change one bit."""
+    import convpress.models.compression as compression
+
+    image = _image("RGB", 330, 200, seed=9)  # 384x256 padded: 24 latent rows, 6 hyper-latent rows
+    whole = codec.encode(image, quality=70)
+    monkeypatch.setattr(compression, "BAND_ROWS", band_rows)
+    banded = codec.encode(image, quality=70)
+    assert banded == whole
+    assert np.array_equal(np.asarray(codec.decode(banded)), np.asarray(codec.decode(whole)))
+
+
 def test_target_bpp_lands_within_three_percent(codec):
     image = _image("RGB", 128, 192, seed=8)
     low, high = (8 * len(codec.encode(image, quality=q)) / (128 * 192) for q in (1, 100))

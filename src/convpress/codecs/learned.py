@@ -41,10 +41,10 @@ def load_model(name_or_path: str) -> LoadedModel:
 
 @dataclass
 class Prepared:
-    """An image as the network sees it: padded float RGB, plus what is needed to rebuild it."""
+    """An image as the network sees it: padded RGB, plus what is needed to rebuild it."""
 
     pixels: torch.Tensor | None
-    """Padded float RGB in [0, 1]; released once analysed."""
+    """Padded uint8 RGB [1, 3, H, W] (converted to float tile by tile); released once analysed."""
     width: int
     height: int
     mode: str
@@ -69,8 +69,7 @@ def prepare(image: Image.Image) -> Prepared:
     check_pixels(image.width, image.height)
     alpha = alpha_stream(image)
     rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None]
-    padded = pad_to_multiple(rgb, PAD_MULTIPLE)  # pad the uint8 image: a quarter of the float memory
-    return Prepared(padded.float().div_(255.0), image.width, image.height, image.mode, alpha)
+    return Prepared(pad_to_multiple(rgb, PAD_MULTIPLE), image.width, image.height, image.mode, alpha)
 
 
 def to_image(x: torch.Tensor, width: int, height: int, mode: str, alpha: bytes | None) -> Image.Image:
@@ -93,7 +92,7 @@ class Encoding:
         self.padded_size = tuple(self.prepared.pixels.shape[2:])
         with torch.inference_mode():
             self.raw_latents = loaded.codec.analyze(self.prepared.pixels, self.tile)
-        self.prepared.pixels = None  # the float image is not needed any more (large images: hundreds of MB)
+        self.prepared.pixels = None  # not needed any more (large images: tens of MB)
 
     def encode(self, quality: float) -> bytes:
         quality = round(check_quality(quality), 2)

@@ -34,7 +34,7 @@ from tqdm import tqdm
 from convpress.coding.rangecoder import SymbolDecoder, SymbolEncoder, estimate_bits
 from convpress.coding.tables import CdfTables
 from convpress.models.autoencoders import FactorizedPriorModel, HyperpriorModel, LearnedImageModel
-from convpress.models.exact import ACT_BITS, exact_network, from_fixed_point, to_fixed_point
+from convpress.models.exact import ACT_BITS, ACT_LIMIT, exact_network, from_fixed_point, to_fixed_point
 from convpress.models.layers import anchor_mask
 
 LATENT_STRIDE = 16
@@ -48,6 +48,14 @@ WHOLE_LIMIT = 2
 """Images up to WHOLE_LIMIT tiles a side (1024 pixels) are transformed whole, without tiling."""
 PARAMETER_CHUNK = 16384
 """Latent positions per batch of the fixed-point entropy-parameter network (bounds its memory)."""
+BAND_ROWS = 32
+"""Latent rows per band of the entropy stage (bounds the memory of its fixed-point maps)."""
+HYPER_STRIDE = 4
+"""Latent positions per hyper-latent position along each side (h_s up-samples 4x)."""
+HYPER_HALO = 2
+"""Hyper-latent rows read beyond a band: h_s (two 3x3 convolutions) reaches 1.5 of them."""
+CONTEXT_HALO = 2
+"""Latent rows read beyond a band: the 5x5 checkerboard context reaches 2."""
 
 
 @dataclass
@@ -115,9 +123,17 @@ class LatentCodec:
     # ----- transforms (float, tiled) -------------------------------------------------------
 
     def analyze(self, x: torch.Tensor, tile: int = DEFAULT_TILE) -> torch.Tensor:
-        """Padded image [1, 3, H, W] -> latents before gain [1, M, H/16, W/16] (quality-independent)."""
+        """Padded uint8 image [1, 3, H, W] -> latents before gain [1, M, H/16, W/16] (quality-independent).
+
+        The image stays uint8 and each tile is converted to float on its own: the float copy of a
+        24-megapixel image alone would take 288 MB.
+        """
+
+        def analysis(pixels: torch.Tensor) -> torch.Tensor:
+            return self.model.g_a(pixels.float().div_(255.0))
+
         with fixed_kernels():
-            return _tiled(self.model.g_a, x, tile * LATENT_STRIDE, TILE_MARGIN * LATENT_STRIDE, 1 / LATENT_STRIDE)
+            return _tiled(analysis, x, tile * LATENT_STRIDE, TILE_MARGIN * LATENT_STRIDE, 1 / LATENT_STRIDE)
 
     def synthesize(self, y_hat: torch.Tensor, level: float, tile: int = DEFAULT_TILE) -> torch.Tensor:
         _, decoder_gain = self.model.gain.gains(torch.tensor([level]))
@@ -177,36 +193,53 @@ class LatentCodec:
         """The two-pass (anchors, then the rest) Gaussian coding shared by encoder and decoder.
 
         With ``y`` given it encodes (``code_or_decode(symbols, index, tables)``); with ``y`` None it
-        decodes (``code_or_decode(None, index, tables)`` returns the symbols).
+        decodes (``code_or_decode(None, index, tables)`` returns the symbols). Each pass is one
+        coder call over all its positions (channel-major, raster order), but its entropy
+        parameters are computed in bands of latent rows (:meth:`_band_parameters`): exact
+        arithmetic makes the banded result identical to the whole-image one, and the fixed-point
+        maps of a 24-megapixel image would otherwise take gigabytes.
         """
-        hyper = self.exact_h_s(to_fixed_point(torch.from_numpy(z_symbols.astype(np.float64))))
+        z_fixed = to_fixed_point(torch.from_numpy(z_symbols.astype(np.float64)))
         channels = self.model.config["latent"]
-        height, width = hyper.shape[2:]
-        y_hat_fixed = torch.zeros(1, channels, height, width, dtype=torch.float64)
+        height, width = z_fixed.shape[2] * HYPER_STRIDE, z_fixed.shape[3] * HYPER_STRIDE
+        # Fixed-point values stay within +-2^20 (ACT_LIMIT): float32 holds them exactly at half the memory.
+        y_hat_fixed = torch.zeros(1, channels, height, width)
         if self.exact_context is None:
             passes = [torch.ones(1, 1, height, width, dtype=torch.bool)]
         else:
             anchors = anchor_mask(height, width)
             passes = [anchors, ~anchors]
         for number, positions in enumerate(passes):
-            context = self._context(y_hat_fixed, number)
-            means, scale_index = self._parameters(hyper, context, positions)
+            bands = [
+                self._band_parameters(z_fixed, y_hat_fixed, number, positions, top, min(top + BAND_ROWS, height))
+                for top in range(0, height, BAND_ROWS)
+            ]
+            means = torch.cat([band_means for band_means, _ in bands], dim=1)
+            scale_index = np.concatenate([band_index for _, band_index in bands], axis=1)
+            del bands
             selected = positions.expand(1, channels, height, width)
             if y is not None:
-                symbols = torch.round(y[selected].double().view(channels, -1) - from_fixed_point(means))
+                symbols = torch.round(y[selected].double().view(channels, -1) - from_fixed_point(means.double()))
                 symbols = symbols.numpy().astype(np.int32)
                 code_or_decode(symbols, scale_index, self.tables.tables["y"])
             else:
                 symbols = code_or_decode(None, scale_index, self.tables.tables["y"])
-            values = torch.from_numpy(symbols.astype(np.float64)) * 2**ACT_BITS + means
-            y_hat_fixed[selected] = values.reshape(-1)
-        return y_hat_fixed.mul_(2.0**-ACT_BITS).float()  # = from_fixed_point, in place
+            values = torch.from_numpy(symbols.astype(np.float32)).mul_(2**ACT_BITS).add_(means)
+            # The clamp keeps the context network's input within the bounds its exactness was
+            # proven for (and float32 exact); only absurd latents (> 4096) ever reach it.
+            y_hat_fixed[selected] = values.clamp_(-ACT_LIMIT, ACT_LIMIT).reshape(-1)
+        return y_hat_fixed.mul_(2.0**-ACT_BITS)  # = from_fixed_point, in place
 
-    def _context(self, y_hat_fixed: torch.Tensor, pass_number: int) -> torch.Tensor | None:
-        """The context features of a pass; None where there are none (zeros for the anchors)."""
-        if self.exact_context is None or pass_number == 0:
-            return None
-        return self.exact_context(y_hat_fixed)
+    def _band_parameters(
+        self, z_fixed: torch.Tensor, y_hat_fixed: torch.Tensor, pass_number: int, positions: torch.Tensor, top: int, bottom: int
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        """Fixed-point means (float32) and scale indices [M, P] of one pass at latent rows top..bottom."""
+        hyper = _band(self.exact_h_s, z_fixed, top, bottom, HYPER_HALO, HYPER_STRIDE)
+        context = None
+        if self.exact_context is not None and pass_number > 0:  # the anchors (pass 0) have no context
+            context = _band(self.exact_context, y_hat_fixed, top, bottom, CONTEXT_HALO, 1)
+        means, scale_index = self._parameters(hyper, context, positions[:, :, top:bottom])
+        return means.float(), scale_index
 
     def _parameters(self, hyper: torch.Tensor, context: torch.Tensor | None, positions: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
         """Fixed-point means [M, P] and scale-table indices [M, P] at the selected positions."""
@@ -224,6 +257,20 @@ class LatentCodec:
         means, scales = torch.cat(columns, dim=1).chunk(2, dim=0)
         scale_index = np.searchsorted(self.tables.scale_thresholds, scales.numpy().astype(np.int64), side="right")
         return means, scale_index.astype(np.int32)
+
+
+def _band(network: nn.Module, source: torch.Tensor, top: int, bottom: int, halo: int, stride: int) -> torch.Tensor:
+    """Rows top..bottom (output units) of an exact ``network`` run on a band of ``source`` only.
+
+    ``network`` maps source rows to ``stride`` output rows each; the band is read with ``halo``
+    source rows on either side, more than the network's reach, and those rows are cropped away.
+    Exact arithmetic makes the result equal to the same rows of the whole map.
+    """
+    first = max(0, top // stride - halo)
+    last = min(source.shape[2], -(-bottom // stride) + halo)
+    out = network(source[:, :, first:last].double())
+    offset = top - first * stride
+    return out[:, :, offset : offset + bottom - top]
 
 
 def native_bfloat16() -> bool:
@@ -262,7 +309,7 @@ def pad_to_multiple(x: torch.Tensor, multiple: int = PAD_MULTIPLE) -> torch.Tens
     return x
 
 
-def _tiled(network: nn.Module, x: torch.Tensor, tile: int, margin: int, scale: float, progress: bool = True) -> torch.Tensor:
+def _tiled(network: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, margin: int, scale: float, progress: bool = True) -> torch.Tensor:
     """Apply ``network`` (resolution factor ``scale``) on overlapping tiles and stitch the centres.
 
     ``tile`` and ``margin`` are in input positions. With margins larger than the network's receptive
