@@ -179,7 +179,7 @@ class LatentCodec:
             def decode(symbols: np.ndarray | None, index: np.ndarray, table: CdfTables) -> np.ndarray:
                 return decoder.decode(index, table)
 
-            y_hat = self._code_gaussian(None, z_symbols, code_or_decode=decode, latent_shape=latent_shape)
+            y_hat = self._code_gaussian(None, z_symbols, code_or_decode=decode)
         decoder.verify(expected_checksum)
         return y_hat
 
@@ -188,7 +188,6 @@ class LatentCodec:
         y: torch.Tensor | None,
         z_symbols: np.ndarray,
         code_or_decode: Callable,
-        latent_shape: tuple[int, int] | None = None,
     ) -> torch.Tensor:
         """The two-pass (anchors, then the rest) Gaussian coding shared by encoder and decoder.
 
@@ -209,14 +208,11 @@ class LatentCodec:
         else:
             anchors = anchor_mask(height, width)
             passes = [anchors, ~anchors]
+        bands = len(range(0, height, BAND_ROWS))
+        progress = tqdm(total=len(passes) * bands, desc="entropy coding", unit="band", leave=False,
+                        disable=None if bands > 1 else True)
         for number, positions in enumerate(passes):
-            bands = [
-                self._band_parameters(z_fixed, y_hat_fixed, number, positions, top, min(top + BAND_ROWS, height))
-                for top in range(0, height, BAND_ROWS)
-            ]
-            means = torch.cat([band_means for band_means, _ in bands], dim=1)
-            scale_index = np.concatenate([band_index for _, band_index in bands], axis=1)
-            del bands
+            means, scale_index = self._pass_parameters(z_fixed, y_hat_fixed, number, positions, progress)
             selected = positions.expand(1, channels, height, width)
             if y is not None:
                 symbols = torch.round(y[selected].double().view(channels, -1) - from_fixed_point(means.double()))
@@ -228,7 +224,20 @@ class LatentCodec:
             # The clamp keeps the context network's input within the bounds its exactness was
             # proven for (and float32 exact); only absurd latents (> 4096) ever reach it.
             y_hat_fixed[selected] = values.clamp_(-ACT_LIMIT, ACT_LIMIT).reshape(-1)
+        progress.close()
         return y_hat_fixed.mul_(2.0**-ACT_BITS)  # = from_fixed_point, in place
+
+    def _pass_parameters(
+        self, z_fixed: torch.Tensor, y_hat_fixed: torch.Tensor, pass_number: int, positions: torch.Tensor, progress: tqdm
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        """Fixed-point means (float32) and scale indices [M, P] of one pass, band after band."""
+        height = y_hat_fixed.shape[2]
+        bands = []
+        for top in range(0, height, BAND_ROWS):
+            bands.append(self._band_parameters(z_fixed, y_hat_fixed, pass_number, positions, top, min(top + BAND_ROWS, height)))
+            progress.update(1)
+        means = torch.cat([band_means for band_means, _ in bands], dim=1)
+        return means, np.concatenate([band_index for _, band_index in bands], axis=1)
 
     def _band_parameters(
         self, z_fixed: torch.Tensor, y_hat_fixed: torch.Tensor, pass_number: int, positions: torch.Tensor, top: int, bottom: int
