@@ -76,3 +76,18 @@ def test_tiny_denoiser_learns(image_folder, tmp_path):
     model.eval()
     assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 6
     assert held_out_error() < 0.9 * before  # 0.84 after these 60 deterministic steps
+
+
+def test_fine_tuning_starts_from_exported_weights(image_folder, tmp_path):
+    from convpress.restoration.inference import save_weights
+    from convpress.training.restore import train_restore
+
+    torch.manual_seed(3)
+    start = create_network("restore-tiny")
+    save_weights(tmp_path / "start.safetensors", start, "denoise")
+    config = TrainConfig(name="tuned", steps=1, batch_size=2, crop=32, final_crop=32, lr=1e-9, warmup_steps=1,
+                         lr_milestones=[], log_every=1, bf16=False, threads=1)
+    trainer = train_restore(config, [str(image_folder)], "denoise", "restore-tiny", tmp_path, resume=False,
+                            init_from=tmp_path / "start.safetensors")
+    for key, value in start.state_dict().items():  # float16 file, a step of lr 1e-9: the same weights
+        assert torch.allclose(trainer.model.state_dict()[key].float(), value, atol=2e-3), key

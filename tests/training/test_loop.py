@@ -99,3 +99,30 @@ def test_interrupt_writes_a_checkpoint_of_the_steps_done(image_folder, tmp_path)
     with pytest.raises(KeyboardInterrupt):
         trainer.run()
     assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["step"] == 3
+
+
+def test_initial_weights_come_from_a_checkpoint_or_a_safetensors_file(tmp_path):
+    from convpress.models.compression import ModelTables
+    from convpress.models.loading import save_model_file
+    from convpress.training.loop import load_initial_weights
+
+    torch.manual_seed(1)
+    source = create_model("cp-tiny")
+    torch.save({"model": source.state_dict()}, tmp_path / "checkpoint.pt")
+    save_model_file(tmp_path / "model.safetensors", "cp-tiny", source, ModelTables.build(source.eval()), half=False)
+    for path in (tmp_path / "checkpoint.pt", tmp_path / "model.safetensors"):
+        target = create_model("cp-tiny")
+        load_initial_weights(target, path)
+        for key, value in source.state_dict().items():
+            assert torch.equal(target.state_dict()[key], value), (path.name, key)
+
+
+def test_initial_weights_of_another_architecture_are_refused_clearly(tmp_path):
+    from convpress.errors import ConvpressError
+    from convpress.training.loop import load_initial_weights
+
+    torch.save({"model": create_model("cp-tiny").state_dict()}, tmp_path / "checkpoint.pt")
+    with pytest.raises(ConvpressError, match="do not fit this architecture"):
+        load_initial_weights(create_model("cp-factorized"), tmp_path / "checkpoint.pt")
+    with pytest.raises(ConvpressError, match="no such file"):
+        load_initial_weights(create_model("cp-tiny"), tmp_path / "missing.pt")

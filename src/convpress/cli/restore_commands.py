@@ -46,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--preset", default="restore-unet", help="architecture preset (restore-unet, restore-tiny)")
     train.add_argument("--runs-dir", type=Path, default=Path("runs"))
     train.add_argument("--resume", action="store_true", help="continue the run's checkpoint (its stored settings win, but --steps)")
+    train.add_argument("--init-from", type=Path, help="start from these weights (a checkpoint or a .safetensors file): fine-tuning")
     train.add_argument("--steps", type=int, help=f"training steps (default {DEFAULT_STEPS}); with --resume: a new length for the run")
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--crop", type=int, default=128)
@@ -136,9 +137,9 @@ def run_train_restore(args: argparse.Namespace) -> int:
         name=args.name, steps=DEFAULT_STEPS if args.steps is None else args.steps, batch_size=args.batch_size, crop=args.crop, final_crop=args.final_crop,
         final_fraction=args.final_fraction, lr=args.lr, lr_milestones=list(args.lr_milestones),
         checkpoint_minutes=args.checkpoint_minutes, seed=args.seed, threads=args.threads, bf16=not args.no_bf16,
-        extra={"data": [str(d) for d in args.data]},
+        extra={"data": [str(d) for d in args.data], "init_from": str(args.init_from) if args.init_from else None},
     )
     train_restore(config, args.data, args.task, args.preset, args.runs_dir, args.resume, downscale=args.downscale,
                   gray_fraction=args.gray_fraction, time_limit_minutes=args.time_limit,
-                  resume_steps=args.steps if args.resume else None)
+                  resume_steps=args.steps if args.resume else None, init_from=args.init_from)
     return 0

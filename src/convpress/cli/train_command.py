@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(PRESETS), help="architecture preset")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
     parser.add_argument("--resume", action="store_true", help="continue the run's checkpoint (its stored settings win)")
-    parser.add_argument("--init-from", type=Path, help="start from this checkpoint's weights (fine-tuning)")
+    parser.add_argument("--init-from", type=Path, help="start from these weights (a checkpoint or a .safetensors model file): fine-tuning")
     parser.add_argument("--metric", choices=("mse", "ms-ssim"), default="mse")
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=8)
@@ -60,6 +60,7 @@ def run_train(args: argparse.Namespace) -> int:
         final_fraction=args.final_fraction, lr=args.lr, lr_milestones=list(args.lr_milestones),
         checkpoint_minutes=args.checkpoint_minutes, seed=args.seed, threads=args.threads, bf16=not args.no_bf16,
         extra={"metric": args.metric, "model": args.model, "data": [str(d) for d in args.data],
+               "init_from": str(args.init_from) if args.init_from else None,
                "command": " ".join(["convpress", *sys.argv[1:]])},
     )
     train_codec(

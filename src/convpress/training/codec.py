@@ -12,7 +12,7 @@ from convpress.models.autoencoders import LearnedImageModel
 from convpress.training.distributed import default_device, init_distributed, shutdown, wrap_model
 from convpress.training.data import RandomCrops, list_images, load_images
 from convpress.training.losses import rate_distortion_loss
-from convpress.training.loop import TrainConfig, Trainer, unwrap_model
+from convpress.training.loop import TrainConfig, Trainer, load_initial_weights, unwrap_model
 from convpress.zoo import create_model, model_from_config
 
 
@@ -72,7 +72,7 @@ def train_codec(
     else:
         model = create_model(model_name)
         if init_from is not None:
-            model.load_state_dict(torch.load(init_from, map_location="cpu", weights_only=True)["model"])
+            load_initial_weights(model, init_from)
     torch.set_num_threads(config.threads)
     rank, _ = init_distributed()
     device = default_device()

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from convpress.errors import ConvpressError
 from convpress.training.data import RandomCrops
 
 
@@ -181,9 +182,35 @@ def _tensorboard_writer(run_dir: Path):
     return SummaryWriter(str(run_dir / "tensorboard"))
 
 
+def load_initial_weights(model: torch.nn.Module, path: Path) -> None:
+    """Start ``model`` from the weights of a training checkpoint (.pt) or a shipped weights file.
+
+    A weights file (.safetensors, learned-codec or restoration) is how a fine-tuning run starts
+    when the original run's checkpoints are gone: only the shipped weights survive every machine.
+    Only the network's weights are taken (no optimizer state, step or schedule).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConvpressError(f"--init-from: no such file {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        tensors = load_file(path)
+        prefixed = any(key.startswith("model.") for key in tensors)  # learned-codec model files
+        state = {key.removeprefix("model."): value.float() for key, value in tensors.items()
+                 if not prefixed or key.startswith("model.")}
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=True)["model"]
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        first_line = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
+        raise ConvpressError(f"--init-from: the weights in {path} do not fit this architecture ({first_line})") from exc
+
+
 def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
     """The model itself when it is wrapped in DistributedDataParallel."""
     return model.module if hasattr(model, "module") else model
 
 
-__all__ = ["TrainConfig", "Trainer"]
+__all__ = ["TrainConfig", "Trainer", "load_initial_weights", "unwrap_model"]

@@ -22,7 +22,7 @@ from convpress.errors import ConvpressError
 from convpress.restoration.degradations import MAX_SIGMA, MAX_TRAIN_QUALITY, MIN_TRAIN_QUALITY, jpeg_level, jpeg_roundtrip
 from convpress.restoration.network import RestorationUNet, create_network
 from convpress.training.data import RandomCrops, list_images, load_images
-from convpress.training.loop import TrainConfig, Trainer
+from convpress.training.loop import TrainConfig, Trainer, load_initial_weights
 
 TASKS = ("denoise", "deblock")
 LUMA_WEIGHTS = torch.tensor([0.299, 0.587, 0.114])
@@ -94,6 +94,7 @@ def train_restore(
     gray_fraction: float = 0.1,
     time_limit_minutes: float | None = None,
     resume_steps: int | None = None,
+    init_from: Path | None = None,
 ) -> Trainer:
     """Train (or resume) a restoration network for ``task``; checkpoints go to ``runs_dir/name``.
 
@@ -112,6 +113,8 @@ def train_restore(
         task, gray_fraction, downscale = config.extra["task"], config.extra["gray_fraction"], config.extra["downscale"]
     else:
         model = create_network(preset)
+        if init_from is not None:
+            load_initial_weights(model, init_from)
         config.extra.update(task=task, preset=preset, gray_fraction=gray_fraction, downscale=downscale)
     stride = model.stride
     for crop in (config.crop, config.final_crop):
