@@ -1,7 +1,7 @@
 """Test doubles and fixtures of the evaluation tests: fake codecs, a tiny data set, the anchors.
 
-Test modules import the fixtures they use from here (a conftest.py in this folder would shadow
-the top-level one that ``from conftest import natural_like`` means).
+Test modules import the fixtures they use from here (helper modules have unique names: pytest
+puts every test folder on sys.path, so two modules of one name would shadow each other).
 """
 
 from __future__ import annotations

@@ -1,31 +1,14 @@
-"""Fixtures of the service tests: an app with small limits, and uploads made from generated images."""
+"""Fixtures of the service tests: a shared app with the default limits, and a PNG upload."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from convpress.service.app import create_app
-from convpress.service.limits import ServiceSettings
-
-
-def encoded(image: Image.Image, fmt: str = "PNG", **params) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **params)
-    return buffer.getvalue()
-
-
-@contextmanager
-def service_client(raise_server_exceptions: bool = True, **settings) -> Iterator[TestClient]:
-    """A client of a fresh app (own worker pool) with the given :class:`ServiceSettings`."""
-    app = create_app(ServiceSettings(**settings))
-    with TestClient(app, raise_server_exceptions=raise_server_exceptions) as client:
-        yield client
+from service_helpers import encoded, service_client
 
 
 @pytest.fixture(scope="module")

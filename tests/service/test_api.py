@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import encoded
+from service_helpers import encoded
 from PIL import Image
 from pytorch_msssim import ms_ssim
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import encoded, service_client
+from service_helpers import encoded, service_client
 from PIL import Image
 
 from convpress.codecs.jpeg import JpegCodec

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import encoded, service_client
+from service_helpers import encoded, service_client
 from PIL import Image, ImageFilter
 
 import convpress
