@@ -36,7 +36,7 @@ def test_json_report(cpz_file, capsys):
     facts = json.loads(capsys.readouterr().out)
     file_bytes = cpz_file.stat().st_size
     assert facts == {
-        "format_version": 1,
+        "format_version": 2,
         "model_family": "overfitted",
         "model_name": "cool-chic",
         "weights_hash": "0011223344556677",
@@ -61,7 +61,7 @@ def test_text_report(cpz_file, capsys):
     assert main(["info", str(cpz_file)]) == 0
     out = capsys.readouterr().out
     for line in (
-        "format version  1",
+        "format version  2",
         "model           cool-chic (overfitted)",
         "weights hash    0011223344556677",
         "quality         42.25",

@@ -149,6 +149,20 @@ def test_tiled_coding_equals_untiled(codec, model_path):
     assert torch.allclose(untiled, tiled_out, atol=1e-4)
 
 
+def test_only_the_images_own_latents_are_coded(codec, model_path, monkeypatch):
+    """A 33x70 image pads to 48x80: 3x5 latents are coded, not the 4x8 grid of its hyper-latents."""
+    from convpress.coding.rangecoder import SymbolEncoder
+
+    counts = []
+    original = SymbolEncoder.encode
+    monkeypatch.setattr(SymbolEncoder, "encode", lambda self, symbols, *args: counts.append(symbols.size) or original(self, symbols, *args))
+    data = codec.encode(_image("RGB", 33, 70, seed=4), quality=50)
+    config = load_model_file(model_path).model.config
+    assert counts[0] == config["hyper"] * 1 * 2  # z: ceil(3/4) x ceil(5/4)
+    assert sum(counts[1:]) == config["latent"] * 3 * 5  # anchors + non-anchors of the 3x5 latents
+    assert codec.decode(data).size == (70, 33)
+
+
 @pytest.mark.parametrize("band_rows", [1, 4, 12])
 def test_banded_entropy_stage_codes_the_same_bytes(codec, monkeypatch, band_rows):
     """Banding the fixed-point entropy stage (to bound its memory) must not change one bit."""

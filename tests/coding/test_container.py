@@ -40,7 +40,7 @@ def make_header(**changes) -> CpzHeader:
 def raw_file(
     *,
     magic=MAGIC,
-    version=1,
+    version=2,
     family=0,
     name=b"hp-mse",
     digest=HASH,
@@ -80,7 +80,7 @@ def raw_file(
 def test_layout_is_the_documented_one():
     data = pack(make_header(), [b"abc", b""])
     assert data == raw_file()
-    fields = "8943505a 01 00 06 68702d6d7365 0102030405060708 7e1d 8006 8004 01 00 00 efbeadde 02 03 00"
+    fields = "8943505a 02 00 06 68702d6d7365 0102030405060708 7e1d 8006 8004 01 00 00 efbeadde 02 03 00"
     head = bytes.fromhex(fields.replace(" ", ""))
     assert len(head) == 37
     assert data == head + struct.pack("<I", zlib.crc32(head + b"abc")) + b"abc"
@@ -159,8 +159,8 @@ def test_every_truncation_is_reported_as_truncated():
         (b"", "not a .cpz file \\(it is empty\\)"),
         (b"\x89PNG\r\n\x1a\n", "not a .cpz file \\(starts with b'\\\\x89PNG'"),
         (b"CPZ", "not a .cpz file"),
-        (raw_file(version=2), "version 2 is not supported: this convpress reads version 1 .*newer"),
-        (raw_file(version=0), "version 0 is not supported: this convpress reads version 1"),
+        (raw_file(version=3), "version 3 is not supported: this convpress reads version 2 .*newer"),
+        (raw_file(version=1), "version 1 is not supported: this convpress reads version 2"),
         (raw_file(crc=0), "CRC mismatch"),
         (raw_file() + b"\x00", "1 unexpected bytes after the last stream"),
         (raw_file(streams=[b""] * 17), "17 streams \\(at most 16\\)"),

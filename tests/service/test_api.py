@@ -9,15 +9,16 @@ import math
 import numpy as np
 import pytest
 import torch
-from service_helpers import encoded
 from PIL import Image
 from pytorch_msssim import ms_ssim
 
 import convpress
+from convpress.coding.container import FORMAT_VERSION, MAGIC
 from convpress.codecs import codec_names, get_codec
 from convpress.codecs.registry import codec_class
 from convpress.service.app import STATIC_DIR
 from imagegen import natural_like
+from service_helpers import encoded
 
 
 def png_image(data: str) -> Image.Image:
@@ -216,7 +217,8 @@ def test_decode_turns_a_compressed_file_into_png(client, rgb_image, codec, fmt):
 
 
 def test_decode_refuses_a_corrupt_cpz_file(client):
-    response = client.post("/api/decode", files={"file": ("x.cpz", b"\x89CPZ\x01" + b"\x00" * 7)})
+    truncated = MAGIC + bytes([FORMAT_VERSION]) + b"\x00" * 7
+    response = client.post("/api/decode", files={"file": ("x.cpz", truncated)})
     assert response.status_code == 422
     assert "corrupt" in response.json()["detail"] or "truncated" in response.json()["detail"]
 

@@ -22,7 +22,7 @@ from convpress.codecs.registry import register
 from convpress.coding.alpha import alpha_stream, with_alpha
 from convpress.coding.container import CpzHeader, ModelFamily, is_cpz, model_family, pack, unpack
 from convpress.errors import CodecUnavailableError, CorruptDataError, UnsupportedImageError
-from convpress.models.compression import DEFAULT_TILE, LATENT_STRIDE, PAD_MULTIPLE, TILE_MARGIN, LatentCodec, pad_to_multiple
+from convpress.models.compression import DEFAULT_TILE, LATENT_STRIDE, TILE_MARGIN, LatentCodec, pad_to_multiple
 from convpress.models.gain import quality_to_level
 from convpress.models.loading import LoadedModel, load_model_file
 from convpress.zoo import DEFAULT_MODEL, shipped_models, weights_path
@@ -69,7 +69,7 @@ def prepare(image: Image.Image) -> Prepared:
     check_pixels(image.width, image.height)
     alpha = alpha_stream(image)
     rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None]
-    return Prepared(pad_to_multiple(rgb, PAD_MULTIPLE), image.width, image.height, image.mode, alpha)
+    return Prepared(pad_to_multiple(rgb, LATENT_STRIDE), image.width, image.height, image.mode, alpha)
 
 
 def to_image(x: torch.Tensor, width: int, height: int, mode: str, alpha: bytes | None) -> Image.Image:
@@ -133,11 +133,10 @@ def decode_cpz(data: bytes, model: str | None = None) -> Image.Image:
     expected_streams = 2 if header.mode == "RGBA" else 1
     if len(streams) != expected_streams:
         raise CorruptDataError(f"expected {expected_streams} stream(s) for a {header.mode} image, found {len(streams)}")
-    padded_h = -(-header.height // PAD_MULTIPLE) * PAD_MULTIPLE
-    padded_w = -(-header.width // PAD_MULTIPLE) * PAD_MULTIPLE
+    latent_shape = (-(-header.height // LATENT_STRIDE), -(-header.width // LATENT_STRIDE))
     level = quality_to_level(header.quality, loaded.model.levels)
     with torch.inference_mode():
-        y_hat = loaded.codec.decode_latents(streams[0], (padded_h // LATENT_STRIDE, padded_w // LATENT_STRIDE), header.symbols_crc)
+        y_hat = loaded.codec.decode_latents(streams[0], latent_shape, header.symbols_crc)
         x_hat = loaded.codec.synthesize(y_hat, level, DEFAULT_TILE)
         return to_image(x_hat, header.width, header.height, header.mode, streams[1] if header.mode == "RGBA" else None)
 

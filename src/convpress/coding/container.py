@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from convpress.errors import CodecUnavailableError, CorruptDataError
 
 MAGIC = b"\x89CPZ"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the learned codec pads images to multiples of 16 (was 64) and codes only the image's latents."""
 WEIGHTS_HASH_BYTES = 8
 MAX_MODEL_NAME_LENGTH = 32
 MODEL_NAME_CHARACTERS = frozenset(string.ascii_letters + string.digits + "._+-")

@@ -38,8 +38,7 @@ from convpress.models.exact import ACT_BITS, ACT_LIMIT, exact_network, from_fixe
 from convpress.models.layers import anchor_mask
 
 LATENT_STRIDE = 16
-PAD_MULTIPLE = 64
-"""Images are padded (by edge replication) to a multiple of the hyper-latent stride."""
+"""Image pixels per latent position along each side; images are padded (edge replication) to a multiple."""
 TILE_MARGIN = 4
 """Latent positions of overlap on each side of a tile: more than the transforms' receptive fields."""
 DEFAULT_TILE = 32
@@ -157,9 +156,11 @@ class LatentCodec:
             code(symbols, _channel_index(symbols.shape), self.tables.tables["y"])
             y_hat = torch.from_numpy(symbols.astype(np.float32))
         else:
-            z_symbols = torch.round(self.model.h_a(y)).numpy().astype(np.int32)
+            # The hyper-transforms need a grid of whole hyper-latents: the encoder extends the
+            # latents by replication for h_a only; the extension is never coded (see _code_gaussian).
+            z_symbols = torch.round(self.model.h_a(pad_to_multiple(y, HYPER_STRIDE))).numpy().astype(np.int32)
             code(z_symbols, _channel_index(z_symbols.shape), self.tables.tables["z"])
-            y_hat = self._code_gaussian(y, z_symbols, code_or_decode=code)
+            y_hat = self._code_gaussian(y, z_symbols, code_or_decode=code, latent_shape=tuple(y.shape[2:]))
         return CodedLatents(encoder.finish(), encoder.checksum, bits), y_hat
 
     def decode_latents(self, stream: bytes, latent_shape: tuple[int, int], expected_checksum: int) -> torch.Tensor:
@@ -173,13 +174,13 @@ class LatentCodec:
             y_hat = torch.from_numpy(symbols.astype(np.float32))
         else:
             hyper_channels = self.model.config["hyper"]
-            z_shape = (1, hyper_channels, height // 4, width // 4)
+            z_shape = (1, hyper_channels, -(-height // HYPER_STRIDE), -(-width // HYPER_STRIDE))
             z_symbols = decoder.decode(_channel_index(z_shape), self.tables.tables["z"])
 
             def decode(symbols: np.ndarray | None, index: np.ndarray, table: CdfTables) -> np.ndarray:
                 return decoder.decode(index, table)
 
-            y_hat = self._code_gaussian(None, z_symbols, code_or_decode=decode)
+            y_hat = self._code_gaussian(None, z_symbols, code_or_decode=decode, latent_shape=latent_shape)
         decoder.verify(expected_checksum)
         return y_hat
 
@@ -188,11 +189,15 @@ class LatentCodec:
         y: torch.Tensor | None,
         z_symbols: np.ndarray,
         code_or_decode: Callable,
+        latent_shape: tuple[int, int],
     ) -> torch.Tensor:
         """The two-pass (anchors, then the rest) Gaussian coding shared by encoder and decoder.
 
         With ``y`` given it encodes (``code_or_decode(symbols, index, tables)``); with ``y`` None it
-        decodes (``code_or_decode(None, index, tables)`` returns the symbols). Each pass is one
+        decodes (``code_or_decode(None, index, tables)`` returns the symbols). The hyper-latents
+        cover a grid of whole multiples of :data:`HYPER_STRIDE`; only the ``latent_shape`` corner
+        of it belongs to the image, and only those latents are coded: the others are zeros, known
+        to both sides, so padding costs (almost) nothing. Each pass is one
         coder call over all its positions (channel-major, raster order), but its entropy
         parameters are computed in bands of latent rows (:meth:`_band_parameters`): exact
         arithmetic makes the banded result identical to the whole-image one, and the fixed-point
@@ -203,11 +208,13 @@ class LatentCodec:
         height, width = z_fixed.shape[2] * HYPER_STRIDE, z_fixed.shape[3] * HYPER_STRIDE
         # Fixed-point values stay within +-2^20 (ACT_LIMIT): float32 holds them exactly at half the memory.
         y_hat_fixed = torch.zeros(1, channels, height, width)
+        inside = torch.zeros(1, 1, height, width, dtype=torch.bool)
+        inside[:, :, : latent_shape[0], : latent_shape[1]] = True
         if self.exact_context is None:
-            passes = [torch.ones(1, 1, height, width, dtype=torch.bool)]
+            passes = [inside]
         else:
             anchors = anchor_mask(height, width)
-            passes = [anchors, ~anchors]
+            passes = [anchors & inside, ~anchors & inside]
         bands = len(range(0, height, BAND_ROWS))
         progress = tqdm(total=len(passes) * bands, desc="entropy coding", unit="band", leave=False,
                         disable=None if bands > 1 else True)
@@ -215,7 +222,7 @@ class LatentCodec:
             means, scale_index = self._pass_parameters(z_fixed, y_hat_fixed, number, positions, progress)
             selected = positions.expand(1, channels, height, width)
             if y is not None:
-                symbols = torch.round(y[selected].double().view(channels, -1) - from_fixed_point(means.double()))
+                symbols = torch.round(y[selected[:, :, : y.shape[2], : y.shape[3]]].double().view(channels, -1) - from_fixed_point(means.double()))
                 symbols = symbols.numpy().astype(np.int32)
                 code_or_decode(symbols, scale_index, self.tables.tables["y"])
             else:
@@ -225,7 +232,7 @@ class LatentCodec:
             # proven for (and float32 exact); only absurd latents (> 4096) ever reach it.
             y_hat_fixed[selected] = values.clamp_(-ACT_LIMIT, ACT_LIMIT).reshape(-1)
         progress.close()
-        return y_hat_fixed.mul_(2.0**-ACT_BITS)  # = from_fixed_point, in place
+        return y_hat_fixed[:, :, : latent_shape[0], : latent_shape[1]].mul_(2.0**-ACT_BITS)  # = from_fixed_point
 
     def _pass_parameters(
         self, z_fixed: torch.Tensor, y_hat_fixed: torch.Tensor, pass_number: int, positions: torch.Tensor, progress: tqdm
@@ -255,7 +262,8 @@ class LatentCodec:
         sources = [hyper.flatten(2)] + ([] if context is None else [context.flatten(2)])
         missing_context = self.exact_parameters[0].weight.shape[1] - hyper.shape[1] if context is None else 0
         flat = positions.flatten().nonzero().flatten()
-        columns = []
+        outputs = self.exact_parameters[-1].weight.shape[0]
+        columns = [torch.zeros(outputs, 0, dtype=hyper.dtype)]  # a band may hold none of the pass's positions
         for start in range(0, flat.numel(), PARAMETER_CHUNK):  # 1x1 layers only: positions are independent
             chunk = flat[start : start + PARAMETER_CHUNK]
             parts = [source[:, :, chunk] for source in sources]
@@ -307,7 +315,7 @@ def _channel_index(shape: tuple[int, ...]) -> np.ndarray:
     return np.broadcast_to(np.arange(shape[1], dtype=np.int32).reshape(1, -1, 1, 1), shape)
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: int = PAD_MULTIPLE) -> torch.Tensor:
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
     """Replicate the last row/column so both sides are multiples of ``multiple``."""
     height, width = x.shape[2:]
     pad_h, pad_w = -height % multiple, -width % multiple
