@@ -1,6 +1,7 @@
 """The learned codec through the command line: encode with a target, info, decode."""
 
 import json
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import torch
 from PIL import Image
 
 from convpress.cli import main
+from convpress.codecs import learned
 from convpress.models.compression import ModelTables
 from convpress.models.loading import save_model_file
 from convpress.zoo import create_model
@@ -23,7 +25,7 @@ def model_file(tmp_path_factory):
     return path
 
 
-def test_encode_info_decode(tmp_path, model_file, capsys):
+def test_encode_info_decode(tmp_path, model_file, capsys, monkeypatch):
     source = tmp_path / "in.png"
     Image.fromarray(natural_like(70, 90, 3, 1)).save(source)
     coded, decoded = tmp_path / "out.cpz", tmp_path / "out.png"
@@ -32,6 +34,7 @@ def test_encode_info_decode(tmp_path, model_file, capsys):
     assert main(["info", str(coded), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["width"] == 90 and info["height"] == 70 and info["model_name"] == "cp-tiny"
+    monkeypatch.setattr(learned, "_loaded_models", OrderedDict())  # as in a fresh process
     assert main(["decode", str(coded), str(decoded)]) == 2  # the file names a model that is not shipped
     assert "no weights for model 'cp-tiny'" in capsys.readouterr().err
     assert main(["decode", str(coded), str(decoded), "--model", str(model_file)]) == 0

@@ -149,6 +149,12 @@ def test_tiled_coding_equals_untiled(codec, model_path):
     assert torch.allclose(untiled, tiled_out, atol=1e-4)
 
 
+def test_a_file_from_a_model_file_decodes_without_naming_it_again(codec, model_path):
+    """Weights loaded from a path (a candidate under evaluation) are found again by their hash."""
+    data = codec.encode(_image("RGB", 40, 60, seed=5), quality=50)
+    assert np.array_equal(np.asarray(LearnedCodec().decode(data)), np.asarray(codec.decode(data)))
+
+
 def test_only_the_images_own_latents_are_coded(codec, model_path, monkeypatch):
     """A 33x70 image pads to 48x80: 3x5 latents are coded, not the 4x8 grid of its hyper-latents."""
     from convpress.coding.rangecoder import SymbolEncoder

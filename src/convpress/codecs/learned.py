@@ -8,7 +8,7 @@ gray; the alpha channel of RGBA images is stored losslessly (PNG) in a stream of
 
 from __future__ import annotations
 
-import functools
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,16 +27,38 @@ from convpress.models.gain import quality_to_level
 from convpress.models.loading import LoadedModel, load_model_file
 from convpress.zoo import DEFAULT_MODEL, shipped_models, weights_path
 
-@functools.lru_cache(maxsize=4)
+MODEL_CACHE_SIZE = 4
+_loaded_models: OrderedDict[str, LoadedModel] = OrderedDict()
+"""The models this process loaded last, most recent last (they take tens of MB each)."""
+
+
 def load_model(name_or_path: str) -> LoadedModel:
     """A shipped model by name, or a model file by path (cached)."""
+    if name_or_path in _loaded_models:
+        _loaded_models.move_to_end(name_or_path)
+        return _loaded_models[name_or_path]
     path = Path(name_or_path)
     if path.suffix != ".safetensors":
         path = weights_path(name_or_path)
         if not path.is_file():
             shipped = ", ".join(shipped_models()) or "none"
             raise CodecUnavailableError(f"no weights for model {name_or_path!r} (shipped: {shipped})")
-    return load_model_file(path)
+    loaded = _loaded_models[name_or_path] = load_model_file(path)
+    if len(_loaded_models) > MODEL_CACHE_SIZE:
+        _loaded_models.popitem(last=False)
+    return loaded
+
+
+def model_for(header: CpzHeader) -> LoadedModel:
+    """The model that wrote a file: one this process loaded with the file's weights, else the shipped one.
+
+    A file coded with a model file given by path (``model=PATH``, e.g. a candidate being
+    benchmarked) names the model but not the path; the weights hash finds it among the loaded models.
+    """
+    for loaded in reversed(_loaded_models.values()):
+        if loaded.name == header.model_name and loaded.weights_hash == header.weights_hash:
+            return loaded
+    return load_model(header.model_name)
 
 
 @dataclass
@@ -128,7 +150,7 @@ def decode_cpz(data: bytes, model: str | None = None) -> Image.Image:
     check_pixels(header.width, header.height)
     if header.family != ModelFamily.LEARNED_AUTOENCODER:
         raise CodecUnavailableError("this .cpz file was written by the overfitted codec, not the learned one")
-    loaded = load_model(model or header.model_name)
+    loaded = load_model(model) if model else model_for(header)
     header.check_model(loaded.name, loaded.weights_hash)
     expected_streams = 2 if header.mode == "RGBA" else 1
     if len(streams) != expected_streams:
