@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from convpress.overfit.arm import PHASES, Arm, ExactArm, laplace_bits, level_contexts, phase_context
+from convpress.overfit.arm import PHASES, Arm, ExactArm, laplace_bits, phase_context, phase_grids
 from convpress.overfit.fixedpoint import ONE, to_fixed
 from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
 from convpress.overfit.synthesis import ExactSynthesis, Synthesis
@@ -30,35 +30,60 @@ def _grids(height: int, width: int, levels: int, seed: int = 0) -> list[torch.Te
     return [torch.randint(-4, 5, shape, generator=generator).float() for shape in level_shapes(height, width, levels)]
 
 
-@pytest.mark.parametrize(("height", "width"), [(9, 14), (1, 5), (8, 8)])
-def test_phase_contexts_are_what_training_sees(height, width):
-    """A latent decoded in phase p has the context training gave it, earlier phases filled in."""
-    fine, coarse = _grids(height, width, 2)
-    expected = level_contexts(fine, coarse).T.double().view(height, width, -1)
-    decoded = torch.zeros(height, width, dtype=torch.float64)
-    for phase, (py, px) in enumerate(PHASES):
-        if py >= height or px >= width:
-            continue
-        contexts = phase_context(decoded, to_fixed(coarse), phase)
-        assert torch.equal(contexts.T, expected[py::2, px::2].reshape(-1, contexts.shape[0]) * ONE)
-        decoded[py::2, px::2] = to_fixed(fine[py::2, px::2])
-
-
-def test_exact_arm_matches_the_float_arm():
-    torch.manual_seed(1)
+def _random_arm(seed: int) -> Arm:
+    torch.manual_seed(seed)
     arm = Arm(16)
     for layer in arm.layers:
         if isinstance(layer, torch.nn.Linear):
             torch.nn.init.normal_(layer.weight, std=0.4)
             torch.nn.init.normal_(layer.bias, std=0.4)
     _quantize(arm)
-    fine, coarse = _grids(16, 24, 2, seed=2)
-    contexts = level_contexts(fine, coarse)
+    return arm
+
+
+def _decoder_contexts(fine: torch.Tensor, coarse: torch.Tensor | None) -> list[tuple[int, torch.Tensor]]:
+    """(phase, fixed-point contexts [CONTEXT_SIZE, n]) the decoder builds, earlier phases filled in."""
+    height, width = fine.shape
+    decoded = torch.zeros(height, width, dtype=torch.float64)
+    contexts = []
+    for phase, (py, px) in enumerate(PHASES):
+        if py >= height or px >= width:
+            continue
+        contexts.append((phase, phase_context(decoded, None if coarse is None else to_fixed(coarse), phase)))
+        decoded[py::2, px::2] = to_fixed(fine[py::2, px::2])
+    return contexts
+
+
+@pytest.mark.parametrize(("height", "width"), [(9, 14), (1, 5), (8, 8), (7, 2)])
+def test_training_evaluates_the_mlp_on_the_decoders_contexts(height, width):
+    """Training's convolution gives, for every latent, the MLP of the context the decoder will build."""
+    arm = _random_arm(0)
+    fine, coarse = _grids(height, width, 2)
     with torch.no_grad():
-        mean, log_scale = arm(contexts)
-    exact_mean, exact_log_scale = ExactArm(_integer_layers(arm), BITS, BITS)(to_fixed(contexts))
-    assert np.abs(exact_mean / ONE - mean.double().numpy()).max() < 8 / ONE
-    assert np.abs(exact_log_scale / ONE - log_scale.double().numpy()).max() < 8 / ONE
+        reference_bits = 0.0
+        for grid, parent in ((fine, coarse), (coarse, None)):
+            mean, log_scale = arm(phase_grids(grid, parent))
+            for phase, contexts in _decoder_contexts(grid, parent):
+                py, px = PHASES[phase]
+                rows, columns = grid[py::2, px::2].shape
+                expected = arm.layers((contexts.T / ONE).float())
+                assert torch.allclose(mean[:rows, :columns, phase].reshape(-1), expected[:, 0], atol=1e-5)
+                assert torch.allclose(log_scale[:rows, :columns, phase].reshape(-1), expected[:, 1], atol=1e-5)
+                values = grid[py::2, px::2].reshape(-1)
+                reference_bits += float(laplace_bits(values, expected[:, 0], expected[:, 1]).sum())
+        assert float(arm.bits([fine, coarse])) == pytest.approx(reference_bits, rel=1e-5)
+
+
+def test_exact_arm_matches_the_float_arm():
+    arm = _random_arm(1)
+    fine, coarse = _grids(16, 24, 2, seed=2)
+    with torch.no_grad():
+        mean, log_scale = arm(phase_grids(fine, coarse))
+    exact = ExactArm(_integer_layers(arm), BITS, BITS)
+    for phase, contexts in _decoder_contexts(fine, coarse):
+        exact_mean, exact_log_scale = exact(contexts)
+        assert np.abs(exact_mean / ONE - mean[..., phase].double().numpy().reshape(-1)).max() < 8 / ONE
+        assert np.abs(exact_log_scale / ONE - log_scale[..., phase].double().numpy().reshape(-1)).max() < 8 / ONE
     assert np.abs(mean.numpy()).max() > 1  # not a trivially small output
 
 
@@ -83,7 +108,7 @@ def test_exact_upsampling_and_synthesis_match_float():
     _quantize(synthesis)
     grids = _grids(19, 30, 4, seed=4)
     with torch.no_grad():
-        expected = synthesis(upsampler(grids)).double()
+        expected = synthesis(upsampler(grids))[0].double()
     stack = ExactUpsampler(torch.round(upsampler.taps.detach().double() * 2**BITS), BITS)([to_fixed(g) for g in grids])
     got = ExactSynthesis(_integer_layers(synthesis), BITS, BITS)(stack) / ONE
     assert got.shape == expected.shape == (3, 19, 30)

@@ -66,7 +66,7 @@ class OverfitModel(nn.Module):
         self.networks = nn.ModuleDict(float_networks(architecture))
 
     def forward(self, latents: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Image [C, H, W] and the latents' total code length in bits."""
+        """Image [1, C, H, W] and the latents' total code length in bits."""
         bits = self.networks["arm"].bits(latents)
         image = self.networks["synthesis"](self.networks["upsampling"](latents))
         return image, bits
@@ -146,7 +146,7 @@ def fit(
     """
     height, width, channels = image.shape
     architecture = architecture or Architecture(channels=channels)
-    target = torch.tensor(image).permute(2, 0, 1).float() / 255.0
+    target = torch.tensor(image).permute(2, 0, 1)[None].float() / 255.0
     with torch_threads(threads):
         torch.manual_seed(seed)
         model = OverfitModel(architecture, height, width)
@@ -199,7 +199,7 @@ def train(model: OverfitModel, target: torch.Tensor, lmbda: float, iterations: i
     grids = list(model.latents)
     weights = list(model.networks.parameters())
     optimizer = Adam(grids + weights, [LATENT_RATE_FACTOR] * len(grids) + [1.0] * len(weights))
-    pixels = target.shape[1] * target.shape[2]
+    pixels = target.shape[2] * target.shape[3]
     with tqdm(total=iterations, desc="overfit", unit="it", disable=None if progress is None else not progress, leave=False) as bar:
         for iteration in range(iterations):
             stage = stage_at(iteration, iterations)
@@ -226,7 +226,7 @@ def quantize_networks(
     re-evaluates just that term. Returns the quantized networks and the estimated code length in
     bits of the latents and parameters.
     """
-    pixels = target.shape[1] * target.shape[2]
+    pixels = target.shape[2] * target.shape[3]
     networks = model.networks
     originals = {name: parameter.detach().clone() for name, parameter in model.named_network_parameters()}
     parameters = dict(model.named_network_parameters())

@@ -38,24 +38,25 @@ class Synthesis(nn.Module):
                 nn.init.zeros_(layer.bias)
 
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
-        """[levels, H, W] -> image [channels, H, W] in [0, 1] (not clamped).
+        """[1, levels, H, W] channels-last -> image [1, channels, H, W] in [0, 1] (not clamped).
 
-        1x1 layers run as matrix products ``W @ x`` on feature-major [C, H*W] tensors (much faster
-        on CPU than 1x1 convolutions with few channels), 3x3 layers as convolutions with
-        replicated edges.
+        Channels-last throughout: the 1x1 layers are matrix products on the [H*W, C] rows, the
+        3x3 ones convolutions with replicated edges, which oneDNN runs several times faster
+        channels-last than channels-first with so few channels.
         """
-        _, height, width = stack.shape
-        x = stack.reshape(stack.shape[0], -1)
+        _, _, height, width = stack.shape
+        x = stack
         for (kernel, residual, relu), layer in zip(LAYOUT, self.layers):
             if kernel == 1:
-                out = torch.addmm(layer.bias[:, None], layer.weight.flatten(1), x)
+                rows = x.permute(0, 2, 3, 1).reshape(height * width, -1)
+                out = F.linear(rows, layer.weight.flatten(1), layer.bias).reshape(1, height, width, -1).permute(0, 3, 1, 2)
             else:
-                x = x.reshape(1, -1, height, width)
-                out = F.conv2d(F.pad(x, (kernel // 2,) * 4, mode="replicate"), layer.weight, layer.bias)
+                weight = layer.weight.contiguous(memory_format=torch.channels_last)
+                out = F.conv2d(F.pad(x, (kernel // 2,) * 4, mode="replicate"), weight, layer.bias)
             x = out + x if residual else out
             if relu:
                 x = F.relu(x)
-        return x.reshape(-1, height, width)
+        return x
 
 
 class ExactSynthesis:
