@@ -29,6 +29,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from convpress.errors import CorruptDataError
+from convpress.overfit.banded import BandedSum
 from convpress.overfit.fixedpoint import ONE, ExactLinear, to_fixed
 from convpress.overfit.laplace import LOG_SCALE_MAX, LOG_SCALE_MIN, table_index_and_base
 
@@ -54,6 +55,8 @@ def _available() -> np.ndarray:
     )
 
 
+BAND_LATENTS = 2**15
+"""Latents per band of the banded training evaluation (:mod:`convpress.overfit.banded`)."""
 PHASE_GRID_CHANNELS = len(PHASES) + 1
 """Channels of :func:`phase_grids`: the four phases of a level, then the next coarser level."""
 UNSHUFFLED = [2 * py + px for py, px in PHASES]
@@ -96,10 +99,32 @@ def phase_grids(grid: torch.Tensor, coarse: torch.Tensor | None) -> torch.Tensor
 
 @functools.lru_cache(maxsize=32)
 def _valid_positions(height: int, width: int) -> torch.Tensor | None:
-    """[ceil(H/2) * ceil(W/2) * 4] 1 for real latents, 0 for the padding of odd sizes (None if none)."""
+    """[ceil(H/2), ceil(W/2) * 4]: 1 for real latents, 0 for the padding of odd sizes (None if none)."""
     if height % 2 == 0 and width % 2 == 0:
         return None
-    return phase_grids(torch.ones(height, width), None)[0, : len(PHASES)].permute(1, 2, 0).reshape(-1)
+    grids = phase_grids(torch.ones(height, width), None)[0, : len(PHASES)]
+    return grids.permute(1, 2, 0).reshape(grids.shape[1], -1)
+
+
+def _evaluate(grids: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, *layers: torch.Tensor) -> torch.Tensor:
+    """Row-padded phase grids [1, 5, h + 2, w] -> ARM outputs [h * w * 4, 2] (rows in (i, j, phase) order).
+
+    ``weight`` and ``bias`` are the first layer as a convolution, ``layers`` the weights and
+    biases of the others.
+    """
+    hidden = weight.shape[0] // len(PHASES)
+    x = F.conv2d(grids, weight, bias, padding=(0, 1)).permute(0, 2, 3, 1).reshape(-1, hidden)
+    for number in range(0, len(layers), 2):
+        x = F.linear(F.relu(x), layers[number], layers[number + 1])
+    return x
+
+
+def _band_bits(band: torch.Tensor, valid: torch.Tensor | None, *parameters: torch.Tensor) -> torch.Tensor:
+    """Code length in bits of the latents of a band of row-padded phase grids (see :func:`_evaluate`)."""
+    out = _evaluate(band, *parameters)
+    values = band[0, : len(PHASES), 1:-1].permute(1, 2, 0).reshape(-1)
+    bits = laplace_bits(values, out[:, 0], out[:, 1])
+    return bits.sum() if valid is None else bits @ valid.reshape(-1)
 
 
 def laplace_bits(values: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
@@ -138,35 +163,42 @@ class Arm(nn.Module):
         nn.init.zeros_(self.layers[-1].weight)
         nn.init.zeros_(self.layers[-1].bias)
 
-    def _first_layer(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The first layer as the convolution weight [4 * hidden, 5, 3, 3] (channels-last) and bias [4 * hidden]."""
+    def _training_parameters(self) -> list[torch.Tensor]:
+        """The first layer as a convolution (weight [4 * hidden, 5, 3, 3] channels-last, bias [4 * hidden]), then the other layers' weights and biases."""
         first = self.layers[0]
         hidden = first.weight.shape[0]
         padded = torch.cat([first.weight, first.weight.new_zeros(hidden, 1)], 1)
         weight = padded[:, _first_layer_index()].transpose(0, 1).reshape(len(PHASES) * hidden, PHASE_GRID_CHANNELS, 3, 3)
         bias = first.bias + first.weight[:, CONTEXT_SIZE - len(PHASES) :].T
-        return weight.contiguous(memory_format=torch.channels_last), bias.reshape(-1)
+        others = [p for layer in self.layers[2::2] for p in (layer.weight, layer.bias)]
+        return [weight.contiguous(memory_format=torch.channels_last), bias.reshape(-1), *others]
 
     def forward(self, grids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """:func:`phase_grids` [1, 5, h, w] -> means and log-scales [h, w, 4] (phase last)."""
-        weight, bias = self._first_layer()
-        hidden = self.layers[0].weight.shape[0]
-        x = F.conv2d(grids, weight, bias, padding=1).permute(0, 2, 3, 1).reshape(-1, hidden)
-        x = self.layers[1:](x)
+        out = _evaluate(_pad_rows(grids), *self._training_parameters())
         shape = (grids.shape[2], grids.shape[3], len(PHASES))
-        return x[:, 0].reshape(shape), x[:, 1].reshape(shape)
+        return out[:, 0].reshape(shape), out[:, 1].reshape(shape)
 
     def bits(self, latents: list[torch.Tensor]) -> torch.Tensor:
-        """Total code length in bits of the latent grids (finest first)."""
+        """Total code length in bits of the latent grids (finest first), in bands of about :data:`BAND_LATENTS`."""
+        parameters = self._training_parameters()
         total = latents[0].new_zeros(())
         for level, grid in enumerate(latents):
-            grids = phase_grids(grid, latents[level + 1] if level + 1 < len(latents) else None)
-            mean, log_scale = self(grids)
-            values = grids[0, : len(PHASES)].permute(1, 2, 0).reshape(-1)
-            bits = laplace_bits(values, mean.reshape(-1), log_scale.reshape(-1))
+            grids = _pad_rows(phase_grids(grid, latents[level + 1] if level + 1 < len(latents) else None))
+            rows, width = grids.shape[2] - 2, grids.shape[3]
             valid = _valid_positions(*grid.shape)
-            total = total + (bits.sum() if valid is None else bits @ valid)
+            band_rows = max(1, BAND_LATENTS // (len(PHASES) * width))
+            bands = [
+                (top, min(top + band_rows, rows) + 2, None if valid is None else valid[top : top + band_rows])
+                for top in range(0, rows, band_rows)
+            ]
+            total = total + BandedSum.apply(_band_bits, bands, grids, *parameters)
         return total
+
+
+def _pad_rows(grids: torch.Tensor) -> torch.Tensor:
+    """A zero row above and below (the first layer's convolution pads columns itself)."""
+    return F.pad(grids, (0, 0, 1, 1)).contiguous(memory_format=torch.channels_last)
 
 
 class ExactArm:

@@ -65,11 +65,11 @@ class OverfitModel(nn.Module):
         self.latents = nn.ParameterList(nn.Parameter(torch.zeros(shape)) for shape in shapes)
         self.networks = nn.ModuleDict(float_networks(architecture))
 
-    def forward(self, latents: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Image [1, C, H, W] and the latents' total code length in bits."""
+    def forward(self, latents: list[torch.Tensor], target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The MSE of the image against ``target`` [1, C, H, W] and the latents' total code length in bits."""
         bits = self.networks["arm"].bits(latents)
-        image = self.networks["synthesis"](self.networks["upsampling"](latents))
-        return image, bits
+        squared_error = self.networks["synthesis"].squared_error(self.networks["upsampling"](latents), target)
+        return squared_error / target.numel(), bits
 
     def named_network_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
         """Parameters named ``<network>.<path>`` as in :func:`convpress.overfit.bitstream.parameter_shapes`."""
@@ -196,6 +196,7 @@ class Adam:
 
 
 def train(model: OverfitModel, target: torch.Tensor, lmbda: float, iterations: int, progress: bool | None) -> None:
+    """Optimize ``model`` for the image ``target`` [1, C, H, W] in 0-1 with the schedule of :func:`stage_at`."""
     grids = list(model.latents)
     weights = list(model.networks.parameters())
     optimizer = Adam(grids + weights, [LATENT_RATE_FACTOR] * len(grids) + [1.0] * len(weights))
@@ -204,8 +205,7 @@ def train(model: OverfitModel, target: torch.Tensor, lmbda: float, iterations: i
         for iteration in range(iterations):
             stage = stage_at(iteration, iterations)
             latents = [quantize_proxy(grid, stage.proxy, stage.temperature, stage.noise) for grid in model.latents]
-            image, bits = model(latents)
-            mse = torch.mean((image - target) ** 2)
+            mse, bits = model(latents, target)
             bpp = bits / pixels
             loss = mse + lmbda * bpp
             loss.backward()
@@ -232,7 +232,7 @@ def quantize_networks(
     parameters = dict(model.named_network_parameters())
 
     def distortion() -> float:
-        return float(torch.mean((networks["synthesis"](networks["upsampling"](latents)) - target) ** 2))
+        return float(networks["synthesis"].squared_error(networks["upsampling"](latents), target)) / target.numel()
 
     def latent_bits() -> float:
         return float(networks["arm"].bits(latents))
