@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from convpress.overfit.arm import PHASES, Arm, ExactArm, laplace_bits, phase_context, phase_grids
+from torch.nn import functional as F
+
+from convpress.overfit import arm as arm_module
+from convpress.overfit.arm import PHASES, Arm, ExactArm, _available, laplace_bits, phase_context, phase_grids
 from convpress.overfit.fixedpoint import ONE, to_fixed
 from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
 from convpress.overfit.synthesis import ExactSynthesis, Synthesis
@@ -95,6 +98,45 @@ def test_laplace_bits_are_minus_log2_of_the_interval_probability():
     probability = laplace.cdf(values.double() + 0.5) - laplace.cdf(values.double() - 0.5)
     expected = -torch.log2(probability.clamp(min=2.0**-16))
     assert torch.allclose(laplace_bits(values, mean, log_scale).double(), expected, atol=1e-4)
+
+
+def _reference_bits(values: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
+    """-log2 of the Laplace probability of [v - 1/2, v + 1/2], as a difference of CDFs (float64, differentiable)."""
+    laplace = torch.distributions.Laplace(mean, torch.exp(log_scale))
+    return -torch.log2(laplace.cdf(values + 0.5) - laplace.cdf(values - 0.5))
+
+
+def _reference_level_bits(arm: Arm, grid: torch.Tensor, coarse: torch.Tensor | None) -> torch.Tensor:
+    """A level's bits from explicitly gathered contexts (unfold), differentiable by autograd."""
+    height, width = grid.shape
+    phase = torch.tensor([[PHASES.index((r % 2, c % 2)) for c in range(width)] for r in range(height)]).reshape(-1)
+    neighbours = torch.cat([F.unfold(grid[None, None], 3, padding=1)[0][:4], F.unfold(grid[None, None], 3, padding=1)[0][5:]])
+    available = torch.tensor(_available())[phase].T
+    if coarse is None:
+        parents = grid.new_zeros(9, height * width)
+    else:
+        parents = F.unfold(coarse[None, None], 3, padding=1)[0].view(9, *coarse.shape)
+        parents = parents.repeat_interleave(2, 1).repeat_interleave(2, 2)[:, :height, :width].reshape(9, -1)
+    contexts = torch.cat([neighbours * available, parents, F.one_hot(phase, 4).T.to(grid.dtype)])
+    out = arm.layers(contexts.T)
+    return _reference_bits(grid.reshape(-1), out[:, 0], out[:, 1]).sum()
+
+
+def test_banded_arm_gradients_match_autograd_of_explicit_contexts(monkeypatch):
+    """Rate and gradients (latents and every ARM parameter) of the banded convolutional evaluation."""
+    monkeypatch.setattr(arm_module, "BAND_LATENTS", 24)  # several bands per level
+    arm = _random_arm(3).double()
+    with torch.no_grad():
+        arm.layers[-1].weight.mul_(0.1)  # keep log-scales inside the table range: no clamp is active
+    latents = [(g * 0.7 + torch.rand_like(g)).double().requires_grad_() for g in _grids(11, 14, 3, seed=5)]
+    parameters = list(arm.parameters())
+    reference = sum(_reference_level_bits(arm, g, latents[i + 1] if i + 1 < len(latents) else None) for i, g in enumerate(latents))
+    expected = torch.autograd.grad(reference, latents + parameters)
+    bits = arm.bits(latents)
+    got = torch.autograd.grad(bits, latents + parameters)
+    assert float(bits.detach()) == pytest.approx(float(reference.detach()), rel=1e-9)
+    for g, e in zip(got, expected):
+        assert torch.allclose(g, e, atol=1e-8)
 
 
 def test_exact_upsampling_and_synthesis_match_float():

@@ -124,7 +124,7 @@ def _band_bits(band: torch.Tensor, valid: torch.Tensor | None, *parameters: torc
     out = _evaluate(band, *parameters)
     values = band[0, : len(PHASES), 1:-1].permute(1, 2, 0).reshape(-1)
     bits = laplace_bits(values, out[:, 0], out[:, 1])
-    return bits.sum() if valid is None else bits @ valid.reshape(-1)
+    return bits.sum() if valid is None else (bits * valid.reshape(-1)).sum()
 
 
 def laplace_bits(values: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
