@@ -2,9 +2,9 @@
 
 The image is represented by ``levels`` one-channel grids, level ``l`` at ``1 / 2**l`` of the image
 resolution (rounded up), all optimized directly by gradient descent (Cool-chic, Ladune et al.
-2023). Rounding is not differentiable, so training uses proxies (C3, Kim et al. 2024): additive
-uniform noise first, then soft rounding with an annealed temperature around Kumaraswamy noise, and
-last true rounding with a soft-rounding gradient.
+2023). Rounding is not differentiable, so training uses proxies (C3, Kim et al. 2024): soft
+rounding with an annealed temperature around Kumaraswamy noise, then true rounding with a
+soft-rounding gradient.
 
 To feed the synthesis, the grids are brought to full resolution coarsest first: the stack is
 upsampled 2x with a learned separable 4-tap filter (one per level, initialized to bicubic), cropped
@@ -50,11 +50,9 @@ def kumaraswamy_noise(like: torch.Tensor, a: float) -> torch.Tensor:
 def quantize_proxy(x: torch.Tensor, mode: str, temperature: float = 0.3, noise: float = 1.0) -> torch.Tensor:
     """The training stand-in for ``round(x)``.
 
-    ``"noise"``: ``x + U(-1/2, 1/2)``; ``"softround"``: ``s(s(x) + n)`` with Kumaraswamy noise of
-    parameter ``noise``; ``"ste"``: ``round(x)`` whose gradient is that of soft rounding.
+    ``"softround"``: ``s(s(x) + n)`` with Kumaraswamy noise of parameter ``noise``; ``"ste"``:
+    ``round(x)`` whose gradient is that of soft rounding.
     """
-    if mode == "noise":
-        return x + torch.empty_like(x).uniform_(-0.5, 0.5)
     if mode == "softround":
         return soft_round(soft_round(x, temperature) + kumaraswamy_noise(x, noise), temperature)
     if mode == "ste":
