@@ -151,7 +151,7 @@ class Arm(nn.Module):
     numbers, is evaluated as one 3x3 convolution of the :func:`phase_grids` with ``4 * hidden``
     outputs (one set of weights per phase, gathered from the layer's weight, whose taps read only
     what that phase's context holds; the phase one-hot folds into the bias), and the other layers
-    act on every latent's hidden vector. Several times cheaper than gathering the contexts, and
+    act on every latent's hidden vector. Two to three times cheaper than gathering the contexts, and
     the same function: the decoder's :func:`phase_context` holds exactly what those taps read.
     """
 
