@@ -9,6 +9,7 @@ import torch
 from torch.nn import functional as F
 
 from convpress.overfit import arm as arm_module
+from convpress.overfit import synthesis as synthesis_module
 from convpress.overfit.arm import PHASES, Arm, ExactArm, _available, laplace_bits, phase_context, phase_grids
 from convpress.overfit.fixedpoint import ONE, to_fixed
 from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
@@ -156,3 +157,23 @@ def test_exact_upsampling_and_synthesis_match_float():
     assert got.shape == expected.shape == (3, 19, 30)
     assert (got - expected).abs().max() < 1e-2
     assert expected.abs().max() > 1
+
+
+def test_banded_squared_error_and_gradients_match_the_whole_image(monkeypatch):
+    """Bands with halos give the whole image's squared error and gradients (stack and every parameter)."""
+    monkeypatch.setattr(synthesis_module, "BAND_PIXELS", 40)  # 3-row bands on a 13-pixel-wide image
+    torch.manual_seed(6)
+    synthesis = Synthesis(4, 8, 3).double()
+    with torch.no_grad():
+        for parameter in synthesis.parameters():
+            parameter.copy_(torch.randn_like(parameter) * 0.3)
+    stack = torch.randn(1, 4, 11, 13, dtype=torch.float64).contiguous(memory_format=torch.channels_last).requires_grad_()
+    target = torch.rand(1, 3, 11, 13, dtype=torch.float64)
+    inputs = [stack, *synthesis.parameters()]
+    whole = (synthesis(stack) - target).square().sum()
+    expected = torch.autograd.grad(whole, inputs)
+    banded = synthesis.squared_error(stack, target)
+    got = torch.autograd.grad(banded, inputs)
+    assert float(banded.detach()) == pytest.approx(float(whole.detach()), rel=1e-12)
+    for g, e in zip(got, expected):
+        assert torch.allclose(g, e, atol=1e-10)
