@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from convpress.overfit.arm import PHASES, Arm, ExactArm, laplace_bits, level_contexts, phase_context
+from torch.nn import functional as F
+
+from convpress.overfit import arm as arm_module
+from convpress.overfit import synthesis as synthesis_module
+from convpress.overfit.arm import PHASES, Arm, ExactArm, _available, laplace_bits, phase_context, phase_grids
 from convpress.overfit.fixedpoint import ONE, to_fixed
 from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
 from convpress.overfit.synthesis import ExactSynthesis, Synthesis
@@ -30,35 +34,60 @@ def _grids(height: int, width: int, levels: int, seed: int = 0) -> list[torch.Te
     return [torch.randint(-4, 5, shape, generator=generator).float() for shape in level_shapes(height, width, levels)]
 
 
-@pytest.mark.parametrize(("height", "width"), [(9, 14), (1, 5), (8, 8)])
-def test_phase_contexts_are_what_training_sees(height, width):
-    """A latent decoded in phase p has the context training gave it, earlier phases filled in."""
-    fine, coarse = _grids(height, width, 2)
-    expected = level_contexts(fine, coarse).T.double().view(height, width, -1)
-    decoded = torch.zeros(height, width, dtype=torch.float64)
-    for phase, (py, px) in enumerate(PHASES):
-        if py >= height or px >= width:
-            continue
-        contexts = phase_context(decoded, to_fixed(coarse), phase)
-        assert torch.equal(contexts.T, expected[py::2, px::2].reshape(-1, contexts.shape[0]) * ONE)
-        decoded[py::2, px::2] = to_fixed(fine[py::2, px::2])
-
-
-def test_exact_arm_matches_the_float_arm():
-    torch.manual_seed(1)
+def _random_arm(seed: int) -> Arm:
+    torch.manual_seed(seed)
     arm = Arm(16)
     for layer in arm.layers:
         if isinstance(layer, torch.nn.Linear):
             torch.nn.init.normal_(layer.weight, std=0.4)
             torch.nn.init.normal_(layer.bias, std=0.4)
     _quantize(arm)
-    fine, coarse = _grids(16, 24, 2, seed=2)
-    contexts = level_contexts(fine, coarse)
+    return arm
+
+
+def _decoder_contexts(fine: torch.Tensor, coarse: torch.Tensor | None) -> list[tuple[int, torch.Tensor]]:
+    """(phase, fixed-point contexts [CONTEXT_SIZE, n]) the decoder builds, earlier phases filled in."""
+    height, width = fine.shape
+    decoded = torch.zeros(height, width, dtype=torch.float64)
+    contexts = []
+    for phase, (py, px) in enumerate(PHASES):
+        if py >= height or px >= width:
+            continue
+        contexts.append((phase, phase_context(decoded, None if coarse is None else to_fixed(coarse), phase)))
+        decoded[py::2, px::2] = to_fixed(fine[py::2, px::2])
+    return contexts
+
+
+@pytest.mark.parametrize(("height", "width"), [(9, 14), (1, 5), (8, 8), (7, 2)])
+def test_training_evaluates_the_mlp_on_the_decoders_contexts(height, width):
+    """Training's convolution gives, for every latent, the MLP of the context the decoder will build."""
+    arm = _random_arm(0)
+    fine, coarse = _grids(height, width, 2)
     with torch.no_grad():
-        mean, log_scale = arm(contexts)
-    exact_mean, exact_log_scale = ExactArm(_integer_layers(arm), BITS, BITS)(to_fixed(contexts))
-    assert np.abs(exact_mean / ONE - mean.double().numpy()).max() < 8 / ONE
-    assert np.abs(exact_log_scale / ONE - log_scale.double().numpy()).max() < 8 / ONE
+        reference_bits = 0.0
+        for grid, parent in ((fine, coarse), (coarse, None)):
+            mean, log_scale = arm(phase_grids(grid, parent))
+            for phase, contexts in _decoder_contexts(grid, parent):
+                py, px = PHASES[phase]
+                rows, columns = grid[py::2, px::2].shape
+                expected = arm.layers((contexts.T / ONE).float())
+                assert torch.allclose(mean[:rows, :columns, phase].reshape(-1), expected[:, 0], atol=1e-5)
+                assert torch.allclose(log_scale[:rows, :columns, phase].reshape(-1), expected[:, 1], atol=1e-5)
+                values = grid[py::2, px::2].reshape(-1)
+                reference_bits += float(laplace_bits(values, expected[:, 0], expected[:, 1]).sum())
+        assert float(arm.bits([fine, coarse])) == pytest.approx(reference_bits, rel=1e-5)
+
+
+def test_exact_arm_matches_the_float_arm():
+    arm = _random_arm(1)
+    fine, coarse = _grids(16, 24, 2, seed=2)
+    with torch.no_grad():
+        mean, log_scale = arm(phase_grids(fine, coarse))
+    exact = ExactArm(_integer_layers(arm), BITS, BITS)
+    for phase, contexts in _decoder_contexts(fine, coarse):
+        exact_mean, exact_log_scale = exact(contexts)
+        assert np.abs(exact_mean / ONE - mean[..., phase].double().numpy().reshape(-1)).max() < 8 / ONE
+        assert np.abs(exact_log_scale / ONE - log_scale[..., phase].double().numpy().reshape(-1)).max() < 8 / ONE
     assert np.abs(mean.numpy()).max() > 1  # not a trivially small output
 
 
@@ -72,6 +101,45 @@ def test_laplace_bits_are_minus_log2_of_the_interval_probability():
     assert torch.allclose(laplace_bits(values, mean, log_scale).double(), expected, atol=1e-4)
 
 
+def _reference_bits(values: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
+    """-log2 of the Laplace probability of [v - 1/2, v + 1/2], as a difference of CDFs (float64, differentiable)."""
+    laplace = torch.distributions.Laplace(mean, torch.exp(log_scale))
+    return -torch.log2(laplace.cdf(values + 0.5) - laplace.cdf(values - 0.5))
+
+
+def _reference_level_bits(arm: Arm, grid: torch.Tensor, coarse: torch.Tensor | None) -> torch.Tensor:
+    """A level's bits from explicitly gathered contexts (unfold), differentiable by autograd."""
+    height, width = grid.shape
+    phase = torch.tensor([[PHASES.index((r % 2, c % 2)) for c in range(width)] for r in range(height)]).reshape(-1)
+    neighbours = torch.cat([F.unfold(grid[None, None], 3, padding=1)[0][:4], F.unfold(grid[None, None], 3, padding=1)[0][5:]])
+    available = torch.tensor(_available())[phase].T
+    if coarse is None:
+        parents = grid.new_zeros(9, height * width)
+    else:
+        parents = F.unfold(coarse[None, None], 3, padding=1)[0].view(9, *coarse.shape)
+        parents = parents.repeat_interleave(2, 1).repeat_interleave(2, 2)[:, :height, :width].reshape(9, -1)
+    contexts = torch.cat([neighbours * available, parents, F.one_hot(phase, 4).T.to(grid.dtype)])
+    out = arm.layers(contexts.T)
+    return _reference_bits(grid.reshape(-1), out[:, 0], out[:, 1]).sum()
+
+
+def test_banded_arm_gradients_match_autograd_of_explicit_contexts(monkeypatch):
+    """Rate and gradients (latents and every ARM parameter) of the banded convolutional evaluation."""
+    monkeypatch.setattr(arm_module, "BAND_LATENTS", 24)  # several bands per level
+    arm = _random_arm(3).double()
+    with torch.no_grad():
+        arm.layers[-1].weight.mul_(0.1)  # keep log-scales inside the table range: no clamp is active
+    latents = [(g * 0.7 + torch.rand_like(g)).double().requires_grad_() for g in _grids(11, 14, 3, seed=5)]
+    parameters = list(arm.parameters())
+    reference = sum(_reference_level_bits(arm, g, latents[i + 1] if i + 1 < len(latents) else None) for i, g in enumerate(latents))
+    expected = torch.autograd.grad(reference, latents + parameters)
+    bits = arm.bits(latents)
+    got = torch.autograd.grad(bits, latents + parameters)
+    assert float(bits.detach()) == pytest.approx(float(reference.detach()), rel=1e-9)
+    for g, e in zip(got, expected):
+        assert torch.allclose(g, e, atol=1e-8)
+
+
 def test_exact_upsampling_and_synthesis_match_float():
     torch.manual_seed(3)
     upsampler, synthesis = Upsampler(4), Synthesis(4, 8, 3)
@@ -83,9 +151,29 @@ def test_exact_upsampling_and_synthesis_match_float():
     _quantize(synthesis)
     grids = _grids(19, 30, 4, seed=4)
     with torch.no_grad():
-        expected = synthesis(upsampler(grids)).double()
+        expected = synthesis(upsampler(grids))[0].double()
     stack = ExactUpsampler(torch.round(upsampler.taps.detach().double() * 2**BITS), BITS)([to_fixed(g) for g in grids])
     got = ExactSynthesis(_integer_layers(synthesis), BITS, BITS)(stack) / ONE
     assert got.shape == expected.shape == (3, 19, 30)
     assert (got - expected).abs().max() < 1e-2
     assert expected.abs().max() > 1
+
+
+def test_banded_squared_error_and_gradients_match_the_whole_image(monkeypatch):
+    """Bands with halos give the whole image's squared error and gradients (stack and every parameter)."""
+    monkeypatch.setattr(synthesis_module, "BAND_PIXELS", 40)  # 3-row bands on a 13-pixel-wide image
+    torch.manual_seed(6)
+    synthesis = Synthesis(4, 8, 3).double()
+    with torch.no_grad():
+        for parameter in synthesis.parameters():
+            parameter.copy_(torch.randn_like(parameter) * 0.3)
+    stack = torch.randn(1, 4, 11, 13, dtype=torch.float64).contiguous(memory_format=torch.channels_last).requires_grad_()
+    target = torch.rand(1, 3, 11, 13, dtype=torch.float64)
+    inputs = [stack, *synthesis.parameters()]
+    whole = (synthesis(stack) - target).square().sum()
+    expected = torch.autograd.grad(whole, inputs)
+    banded = synthesis.squared_error(stack, target)
+    got = torch.autograd.grad(banded, inputs)
+    assert float(banded.detach()) == pytest.approx(float(whole.detach()), rel=1e-12)
+    for g, e in zip(got, expected):
+        assert torch.allclose(g, e, atol=1e-10)

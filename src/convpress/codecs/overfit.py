@@ -9,7 +9,7 @@ finds it from the file's family byte.
 
 Quality 1-100 maps to the rate-distortion weight ``lambda = 10 ** (-1.5 - 2.5 * (q - 1) / 99)``
 of ``MSE + lambda * bpp`` (MSE on the 0-1 scale): 0.032 at quality 1, 1.8e-3 at 50, 4.3e-4 at
-75, 1e-4 at 100. Options: ``effort`` (fast/medium/slow: 250/1000/4000 iterations), ``iterations``
+75, 1e-4 at 100. Options: ``effort`` (fast/medium/slow: 500/1500/4000 iterations), ``iterations``
 (overrides the effort), ``threads`` (torch threads of the encoder, default 2). Gray images are
 coded with one channel; the alpha channel of RGBA images is stored losslessly (PNG) in a stream of
 its own. Rate targets (``--target-bpp`` ...) encode once per trial quality, so they multiply the
@@ -34,7 +34,9 @@ from convpress.overfit.decoder import reconstruct
 from convpress.overfit.encoder import FitResult, fit
 
 MODEL_NAME = "overfit"
-EFFORT_ITERATIONS = {"fast": 250, "medium": 1000, "slow": 4000}
+EFFORT_ITERATIONS = {"fast": 500, "medium": 1500, "slow": 4000}
+"""Sized from the measured ~0.34 CPU-s per iteration of a 768x512 image on one core: with two
+idle cores (about 1.7x one) `slow` trains in about 13 minutes, `medium` 5, `fast` 2 (docs/overfit.md)."""
 MAX_PIXELS = 2**24
 """Largest image (16.7 megapixels): the encoder trains on the whole image at once."""
 NO_WEIGHTS = bytes(8)
@@ -86,7 +88,7 @@ class OverfitCodec(Codec):
     extensions = ()
     interactive = False
     options = (
-        CodecOption("effort", "medium", "encoder iterations: fast 250, medium 1000, slow 4000", choices=tuple(EFFORT_ITERATIONS)),
+        CodecOption("effort", "medium", "encoder iterations: fast 500, medium 1500, slow 4000", choices=tuple(EFFORT_ITERATIONS)),
         CodecOption("iterations", 0, "exact number of encoder iterations (0: from effort)", minimum=0, maximum=1_000_000),
         CodecOption("threads", 2, "torch threads used by the encoder", minimum=1, maximum=256),
     )

@@ -10,21 +10,20 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from convpress.overfit.banded import row_bands
 from convpress.overfit.bitstream import ExactNetworks
 from convpress.overfit.fixedpoint import to_fixed
-from convpress.overfit.synthesis import to_pixels
+from convpress.overfit.synthesis import HALO_ROWS, to_pixels
 
 STRIPE_ROWS = 64
-HALO_ROWS = 2
 
 
 def reconstruct(exact: ExactNetworks, latents: list[np.ndarray]) -> np.ndarray:
     """uint8 [H, W, C] image of integer latent grids (finest first)."""
     stack = exact.upsampler([to_fixed(torch.from_numpy(grid)) for grid in latents])
     height = stack.shape[1]
-    stripes = []
-    for top in range(0, height, STRIPE_ROWS):
-        start, stop = max(0, top - HALO_ROWS), min(height, top + STRIPE_ROWS + HALO_ROWS)
-        image = exact.synthesis(stack[:, start:stop])
-        stripes.append(image[:, top - start : top - start + min(STRIPE_ROWS, height - top)])
+    stripes = [
+        exact.synthesis(stack[:, low:high])[:, offset : offset + rows]
+        for low, high, offset, rows in row_bands(height, STRIPE_ROWS, HALO_ROWS)
+    ]
     return to_pixels(torch.cat(stripes, dim=1))

@@ -14,10 +14,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from convpress.overfit.banded import BandedSum, row_bands
 from convpress.overfit.fixedpoint import ACTIVATION_LIMIT, FRACTION_BITS, ExactLinear, round_shift
 
 LAYOUT = ((1, False, True), (1, False, False), (3, True, True), (3, True, False))
 """(kernel size, residual, ReLU after) of each layer."""
+HALO_ROWS = 2
+"""Rows of context a band needs on each side: its two 3x3 layers each reach one row further."""
+BAND_PIXELS = 2**15
+"""Pixels per band of the banded training evaluation."""
 
 
 def layer_widths(levels: int, hidden: int, channels: int) -> list[tuple[int, int]]:
@@ -38,24 +43,48 @@ class Synthesis(nn.Module):
                 nn.init.zeros_(layer.bias)
 
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
-        """[levels, H, W] -> image [channels, H, W] in [0, 1] (not clamped).
+        """[1, levels, H, W] channels-last -> image [1, channels, H, W] in [0, 1] (not clamped)."""
+        return _synthesize(stack, *self.parameters())
 
-        1x1 layers run as matrix products ``W @ x`` on feature-major [C, H*W] tensors (much faster
-        on CPU than 1x1 convolutions with few channels), 3x3 layers as convolutions with
-        replicated edges.
+    def squared_error(self, stack: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Sum of the squared errors of the image of ``stack`` against ``target`` [1, channels, H, W].
+
+        Evaluated in bands of about :data:`BAND_PIXELS` pixels, forward and backward, each with
+        the :data:`HALO_ROWS` rows its 3x3 layers read (:mod:`convpress.overfit.banded`).
         """
-        _, height, width = stack.shape
-        x = stack.reshape(stack.shape[0], -1)
-        for (kernel, residual, relu), layer in zip(LAYOUT, self.layers):
-            if kernel == 1:
-                out = torch.addmm(layer.bias[:, None], layer.weight.flatten(1), x)
-            else:
-                x = x.reshape(1, -1, height, width)
-                out = F.conv2d(F.pad(x, (kernel // 2,) * 4, mode="replicate"), layer.weight, layer.bias)
-            x = out + x if residual else out
-            if relu:
-                x = F.relu(x)
-        return x.reshape(-1, height, width)
+        height, width = stack.shape[2:]
+        bands = [
+            (low, high, (offset, rows, target[:, :, low + offset : low + offset + rows]))
+            for low, high, offset, rows in row_bands(height, max(1, BAND_PIXELS // width), HALO_ROWS)
+        ]
+        return BandedSum.apply(_band_squared_error, bands, stack, *self.parameters())
+
+
+def _synthesize(x: torch.Tensor, *parameters: torch.Tensor) -> torch.Tensor:
+    """The float synthesis of [1, levels, H, W] channels-last with the layers' weights and biases, in order.
+
+    Channels-last throughout: the 1x1 layers are matrix products on the [H*W, C] rows, the 3x3
+    ones convolutions with replicated edges, which oneDNN runs several times faster channels-last
+    than channels-first with so few channels.
+    """
+    _, _, height, width = x.shape
+    for (kernel, residual, relu), weight, bias in zip(LAYOUT, parameters[::2], parameters[1::2]):
+        if kernel == 1:
+            rows = x.permute(0, 2, 3, 1).reshape(height * width, -1)
+            out = F.linear(rows, weight.flatten(1), bias).reshape(1, height, width, -1).permute(0, 3, 1, 2)
+        else:
+            padded = F.pad(x, (kernel // 2,) * 4, mode="replicate")
+            out = F.conv2d(padded, weight.contiguous(memory_format=torch.channels_last), bias)
+        x = out + x if residual else out
+        if relu:
+            x = F.relu(x)
+    return x
+
+
+def _band_squared_error(band: torch.Tensor, info: tuple[int, int, torch.Tensor], *parameters: torch.Tensor) -> torch.Tensor:
+    """Squared error of the ``rows`` output rows from ``offset`` of a band with halo, against their target."""
+    offset, rows, target = info
+    return (_synthesize(band, *parameters)[:, :, offset : offset + rows] - target).square().sum()
 
 
 class ExactSynthesis:
