@@ -52,4 +52,7 @@ def weights_path(name: str) -> Path:
 
 
 def shipped_models() -> list[str]:
-    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
+    """Names of the shipped learned-codec models (the weights folder also holds restoration networks)."""
+    from convpress.models.loading import FILE_FORMAT, read_file_metadata
+
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors") if read_file_metadata(p).get("format") == FILE_FORMAT)

@@ -86,3 +86,13 @@ def _read_metadata(data: bytes) -> dict:
     header_length = int.from_bytes(data[:8], "little")
     header = json.loads(data[8 : 8 + header_length])
     return header.get("__metadata__", {})
+
+
+def read_file_metadata(path: Path) -> dict:
+    """The metadata of a safetensors file, reading only its header; {} when it is not one."""
+    try:
+        with open(path, "rb") as file:
+            length = int.from_bytes(file.read(8), "little")
+            return _read_metadata(length.to_bytes(8, "little") + file.read(min(length, 2**24)))
+    except (OSError, ValueError, json.JSONDecodeError):
+        return {}
