@@ -22,6 +22,9 @@ def test_export_writes_a_working_model_and_a_card(tmp_path, capsys):
     assert main(["export", str(tmp_path / "run" / "checkpoint.pt"), "--name", "cp-tiny", "--out-dir", str(tmp_path)]) == 0
     card = (tmp_path / "cp-tiny.md").read_text()
     assert "steps: 2 of 2" in card and "Kodak results" in card
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert state["pixels"] == 2 * 2 * 64 * 64  # the run's throughput travels with the checkpoint
+    assert f"({state['pixels'] / state['elapsed'] / 1e3:.0f} kpx/s)" in card
 
     exported = load_model_file(tmp_path / "cp-tiny.safetensors").model
     trained = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["model"]

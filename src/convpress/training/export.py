@@ -28,10 +28,13 @@ def export_checkpoint(checkpoint: Path, output: Path, name: str) -> dict:
     rounded = load_model_file(output).model
     extra = {"steps": state["step"], "train_hours": round(state["elapsed"] / 3600, 3), "train_config": state["config"]}
     save_model_file(output, name, rounded, ModelTables.build(rounded), extra=extra, half=True)
-    return {**extra, "model_config": state["model_config"], "px_per_s": _last_throughput(Path(checkpoint).parent)}
+    return {**extra, "model_config": state["model_config"], "px_per_s": _throughput(state, Path(checkpoint).parent)}
 
 
-def _last_throughput(run_dir: Path) -> float:
+def _throughput(state: dict, run_dir: Path) -> float:
+    """Mean training pixels per second of step time; checkpoints of older versions: the log's last interval."""
+    if state.get("pixels") and state["elapsed"] > 0:
+        return state["pixels"] / state["elapsed"]
     log = run_dir / "log.jsonl"
     if not log.is_file():
         return float("nan")

@@ -73,6 +73,8 @@ class Trainer:
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         self.step = 0
         self.elapsed = 0.0
+        self.pixels = 0
+        """Training pixels seen so far (for the run's mean throughput in a model card)."""
         self.generator = torch.Generator().manual_seed(config.seed)
         torch.manual_seed(config.seed)
         self.is_main = int(os.environ.get("RANK", "0")) == 0
@@ -90,6 +92,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "step": self.step,
             "elapsed": self.elapsed,
+            "pixels": self.pixels,
             "torch_rng": torch.get_rng_state(),
             "generator": self.generator.get_state(),
             "data_rng": json.dumps(self.data.state()),
@@ -105,6 +108,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = int(state["step"])
         self.elapsed = float(state["elapsed"])
+        self.pixels = int(state.get("pixels", 0))  # absent from checkpoints of older versions
         torch.set_rng_state(state["torch_rng"])
         self.generator.set_state(state["generator"])
         self.data.set_state(json.loads(state["data_rng"]))
@@ -139,6 +143,7 @@ class Trainer:
                 self.step += 1
                 window_steps += 1
                 window_pixels += batch.shape[0] * batch.shape[2] * batch.shape[3]
+                self.pixels += batch.shape[0] * batch.shape[2] * batch.shape[3]
                 for key, value in metrics.items():
                     window[key] = window.get(key, 0.0) + float(value.detach())
                 if self.step % config.log_every == 0 or self.step == config.steps:
