@@ -10,7 +10,7 @@ from PIL import Image
 from convpress.cli.codec_commands import decoded_image_writer, refuse_existing, write_output
 from convpress.codecs.jpeg import JpegCodec
 from convpress.errors import ConvpressError
-from convpress.training.loop import TrainConfig
+from convpress.cli.train_command import add_training_arguments, stop_on_sigterm, training_config
 
 DEFAULT_STEPS = 20_000
 
@@ -41,26 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "minutes; --resume continues a run exactly.",
     )
     train.add_argument("--task", choices=("denoise", "deblock"), required=True)
-    train.add_argument("--data", nargs="+", required=True, help="folders of clean training images")
-    train.add_argument("--name", required=True, help="run name (folder under --runs-dir)")
     train.add_argument("--preset", default="restore-unet", help="architecture preset (restore-unet, restore-tiny)")
-    train.add_argument("--runs-dir", type=Path, default=Path("runs"))
-    train.add_argument("--resume", action="store_true", help="continue the run's checkpoint (its stored settings win, but --steps)")
-    train.add_argument("--init-from", type=Path, help="start from these weights (a checkpoint or a .safetensors file): fine-tuning")
-    train.add_argument("--steps", type=int, help=f"training steps (default {DEFAULT_STEPS}); with --resume: a new length for the run")
-    train.add_argument("--batch-size", type=int, default=16)
-    train.add_argument("--crop", type=int, default=128)
-    train.add_argument("--final-crop", type=int, default=160, help="crop size of the last --final-fraction of steps")
-    train.add_argument("--final-fraction", type=float, default=0.1)
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--lr-milestones", type=float, nargs="*", default=[0.7, 0.9], help="fractions of --steps where lr drops 10x")
-    train.add_argument("--downscale", type=float, default=1.5, help="random down-scaling of images before cropping (max factor)")
     train.add_argument("--gray-fraction", type=float, default=0.1, help="share of colour crops turned gray")
-    train.add_argument("--threads", type=int, default=2)
-    train.add_argument("--no-bf16", action="store_true", help="train in float32 (slower)")
-    train.add_argument("--checkpoint-minutes", type=float, default=5.0)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--time-limit", type=float, metavar="MINUTES", help="checkpoint and stop after this much wall time (resume later)")
+    add_training_arguments(train, steps=None, batch_size=16, final_crop=160, lr=1e-3, lr_milestones=[0.7, 0.9], downscale=1.5,
+                           steps_help=f"training steps (default {DEFAULT_STEPS}); with --resume: a new length for the run")
     train.set_defaults(handler=run_train_restore)
 
     export = subparsers.add_parser(
@@ -133,12 +117,8 @@ def run_export_restore(args: argparse.Namespace) -> int:
 def run_train_restore(args: argparse.Namespace) -> int:
     from convpress.training.restore import train_restore
 
-    config = TrainConfig(
-        name=args.name, steps=DEFAULT_STEPS if args.steps is None else args.steps, batch_size=args.batch_size, crop=args.crop, final_crop=args.final_crop,
-        final_fraction=args.final_fraction, lr=args.lr, lr_milestones=list(args.lr_milestones),
-        checkpoint_minutes=args.checkpoint_minutes, seed=args.seed, threads=args.threads, bf16=not args.no_bf16,
-        extra={"data": [str(d) for d in args.data], "init_from": str(args.init_from) if args.init_from else None},
-    )
+    stop_on_sigterm()
+    config = training_config(args, DEFAULT_STEPS if args.steps is None else args.steps)
     train_restore(config, args.data, args.task, args.preset, args.runs_dir, args.resume, downscale=args.downscale,
                   gray_fraction=args.gray_fraction, time_limit_minutes=args.time_limit,
                   resume_steps=args.steps if args.resume else None, init_from=args.init_from)

@@ -24,6 +24,8 @@ from convpress.models.autoencoders import LearnedImageModel
 from convpress.models.compression import LatentCodec, ModelTables
 
 FILE_FORMAT = "convpress-model-1"
+HEADER_READ_LIMIT = 1 << 20
+"""Bytes of JSON header read to list models: a model file's header (tensor index + metadata) is ~8 kB."""
 
 
 @dataclass
@@ -83,6 +85,7 @@ def load_model_file(path: str | Path) -> LoadedModel:
 
 
 def _read_metadata(data: bytes) -> dict:
+    """The metadata of a safetensors file's bytes (an 8-byte length, then the JSON header)."""
     header_length = int.from_bytes(data[:8], "little")
     header = json.loads(data[8 : 8 + header_length])
     return header.get("__metadata__", {})
@@ -92,7 +95,7 @@ def read_file_metadata(path: Path) -> dict:
     """The metadata of a safetensors file, reading only its header; {} when it is not one."""
     try:
         with open(path, "rb") as file:
-            length = int.from_bytes(file.read(8), "little")
-            return _read_metadata(length.to_bytes(8, "little") + file.read(min(length, 2**24)))
+            return _read_metadata(file.read(8 + HEADER_READ_LIMIT))
     except (OSError, ValueError, json.JSONDecodeError):
         return {}
+

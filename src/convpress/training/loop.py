@@ -142,8 +142,9 @@ class Trainer:
                 self.elapsed += time.monotonic() - started
                 self.step += 1
                 window_steps += 1
-                window_pixels += batch.shape[0] * batch.shape[2] * batch.shape[3]
-                self.pixels += batch.shape[0] * batch.shape[2] * batch.shape[3]
+                pixels = batch.shape[0] * batch.shape[2] * batch.shape[3]
+                window_pixels += pixels
+                self.pixels += pixels
                 for key, value in metrics.items():
                     window[key] = window.get(key, 0.0) + float(value.detach())
                 if self.step % config.log_every == 0 or self.step == config.steps:
