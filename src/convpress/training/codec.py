@@ -16,14 +16,14 @@ from convpress.training.loop import TrainConfig, Trainer, load_initial_weights, 
 from convpress.zoo import create_model, model_from_config
 
 
-def codec_step(metric: str):
+def codec_step(metric: str, balance_levels: bool = False):
     """The step function: a continuous level per sample, uniform over the model's range."""
 
     def step(model: LearnedImageModel, batch: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
         levels = (torch.rand(batch.shape[0], generator=generator) * (unwrap_model(model).levels - 1)).to(batch.device)
         batch = batch.contiguous(memory_format=torch.channels_last)  # ~3x faster convolutions on CPU
         output = model(batch, levels)
-        return rate_distortion_loss(output, batch, metric)
+        return rate_distortion_loss(output, batch, metric, balance_levels)
 
     return step
 
@@ -58,7 +58,15 @@ def train_codec(
     validate_every: int = 1000,
     downscale: float = 2.0,
     time_limit_minutes: float | None = None,
+    balance_levels: bool = False,
+    resume_steps: int | None = None,
 ) -> Trainer:
+    """Train (or resume) a variable-rate codec; checkpoints go to ``runs_dir/name``.
+
+    A resumed run keeps its stored settings (objective and data augmentation included), except the
+    thread count and, when ``resume_steps`` is given, its length: a run can be shortened or
+    lengthened, its lr milestones being fractions of it.
+    """
     for crop in (config.crop, config.final_crop):
         if crop % 64:
             raise ConvpressError(f"crop sizes must be multiples of 64 (the hyper-latent stride), got {crop}")
@@ -66,13 +74,18 @@ def train_codec(
     checkpoint = run_dir / "checkpoint.pt"
     if resume and checkpoint.exists():
         saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        # The stored settings define the run; only the thread count may change between sessions.
-        config = TrainConfig(**{**saved["config"], "threads": config.threads})
+        length = {"steps": resume_steps} if resume_steps is not None else {}
+        config = TrainConfig(**{**saved["config"], "threads": config.threads, **length})
         model = model_from_config(saved["model_config"])
+        metric = config.extra.get("metric", metric)
+        # Runs from before these settings were stored used the defaults of their time.
+        balance_levels = config.extra.get("balance_levels", False)
+        downscale = config.extra.get("downscale", 2.0)
     else:
         model = create_model(model_name)
         if init_from is not None:
             load_initial_weights(model, init_from)
+        config.extra.update(metric=metric, balance_levels=balance_levels, downscale=downscale)
     torch.set_num_threads(config.threads)
     rank, _ = init_distributed()
     device = default_device()
@@ -80,7 +93,7 @@ def train_codec(
     model.to(device, memory_format=torch.channels_last)
     images = load_images(list_images(datasets), min_side=config.final_crop, progress=rank == 0)
     data = RandomCrops(images, seed=config.seed + rank, downscale=downscale)
-    trainer = Trainer(wrap_model(model, device), data, config, run_dir, codec_step(metric), device=device)
+    trainer = Trainer(wrap_model(model, device), data, config, run_dir, codec_step(metric, balance_levels), device=device)
     if resume and checkpoint.exists():
         trainer.load()
     validate = kodak_validation(model, validation_folder) if validation_folder and rank == 0 else None
