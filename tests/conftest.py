@@ -34,3 +34,14 @@ def kodak_dir() -> Path:
     if not path.is_dir():
         pytest.skip("shared Kodak data not present")
     return path
+
+
+@pytest.fixture
+def training_folder(tmp_path) -> Path:
+    """A folder of three small colour images and one gray one: a training set for tiny models."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for seed in range(3):
+        Image.fromarray(natural_like(64, 80, 3, seed)).save(folder / f"{seed}.png")
+    Image.fromarray(natural_like(64, 64, 1, 9)).save(folder / "gray.png")
+    return folder

@@ -1,9 +1,7 @@
 """Restoration training: degradations made on the fly, and a tiny network that learns."""
 
 import numpy as np
-import pytest
 import torch
-from PIL import Image
 
 from convpress.restoration.degradations import jpeg_roundtrip
 from convpress.restoration.network import create_network
@@ -12,16 +10,6 @@ from convpress.training.loop import TrainConfig, Trainer
 from convpress.training.restore import add_jpeg, add_noise, grayify, restoration_step
 
 from imagegen import natural_like
-
-
-@pytest.fixture
-def image_folder(tmp_path):
-    folder = tmp_path / "images"
-    folder.mkdir()
-    for seed in range(3):
-        Image.fromarray(natural_like(64, 80, 3, seed)).save(folder / f"{seed}.png")
-    Image.fromarray(natural_like(64, 64, 1, 9)).save(folder / "gray.png")
-    return folder
 
 
 def _clean_batch(count=6, seed=0):
@@ -58,9 +46,9 @@ def test_jpeg_samples_are_the_libjpeg_roundtrip_of_each_crop():
         assert np.array_equal(np.round(compressed[index].permute(1, 2, 0).numpy() * 255) * np.ones(3), expected * np.ones(3))
 
 
-def test_tiny_denoiser_learns(image_folder, tmp_path):
+def test_tiny_denoiser_learns(training_folder, tmp_path):
     torch.manual_seed(0)
-    data = RandomCrops(load_images(list_images([image_folder]), min_side=64, progress=False), seed=1)
+    data = RandomCrops(load_images(list_images([training_folder]), min_side=64, progress=False), seed=1)
     config = TrainConfig(name="t", steps=60, batch_size=8, crop=32, final_crop=32, lr=3e-3, warmup_steps=1,
                          lr_milestones=[], log_every=10, bf16=False)
     model = create_network("restore-tiny")
@@ -78,7 +66,7 @@ def test_tiny_denoiser_learns(image_folder, tmp_path):
     assert held_out_error() < 0.9 * before  # 0.84 after these 60 deterministic steps
 
 
-def test_fine_tuning_starts_from_exported_weights(image_folder, tmp_path):
+def test_fine_tuning_starts_from_exported_weights(training_folder, tmp_path):
     from convpress.restoration.inference import save_weights
     from convpress.training.restore import train_restore
 
@@ -87,7 +75,7 @@ def test_fine_tuning_starts_from_exported_weights(image_folder, tmp_path):
     save_weights(tmp_path / "start.safetensors", start, "denoise")
     config = TrainConfig(name="tuned", steps=1, batch_size=2, crop=32, final_crop=32, lr=1e-9, warmup_steps=1,
                          lr_milestones=[], log_every=1, bf16=False, threads=1)
-    trainer = train_restore(config, [str(image_folder)], "denoise", "restore-tiny", tmp_path, resume=False,
+    trainer = train_restore(config, [str(training_folder)], "denoise", "restore-tiny", tmp_path, resume=False,
                             init_from=tmp_path / "start.safetensors")
     for key, value in start.state_dict().items():  # float16 file, a step of lr 1e-9: the same weights
         assert torch.allclose(trainer.model.state_dict()[key].float(), value, atol=2e-3), key

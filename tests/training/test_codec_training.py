@@ -4,13 +4,10 @@ import math
 
 import pytest
 import torch
-from PIL import Image
 
 from convpress.cli import main
 from convpress.training import codec as codec_training
 from convpress.training.losses import LAMBDA_REFERENCE, level_weights, rate_distortion_loss
-
-from imagegen import natural_like
 
 
 def _output(lmbdas, mse, bpp):
@@ -45,16 +42,7 @@ def test_level_weights_are_one_at_the_reference_lambda_and_equalize_typical_loss
     assert weighted[0].item() == pytest.approx(weighted[1].item(), rel=0.1)
 
 
-@pytest.fixture
-def image_folder(tmp_path):
-    folder = tmp_path / "images"
-    folder.mkdir()
-    for seed in range(2):
-        Image.fromarray(natural_like(64, 80, 3, seed)).save(folder / f"{seed}.png")
-    return folder
-
-
-def test_resume_keeps_the_stored_objective_and_takes_a_new_length(image_folder, tmp_path, monkeypatch):
+def test_resume_keeps_the_stored_objective_and_takes_a_new_length(training_folder, tmp_path, monkeypatch):
     objectives = []
     step = codec_training.codec_step
 
@@ -63,7 +51,7 @@ def test_resume_keeps_the_stored_objective_and_takes_a_new_length(image_folder, 
         return step(metric, balance_levels)
 
     monkeypatch.setattr(codec_training, "codec_step", recording_step)
-    common = ["train", "--data", str(image_folder), "--name", "r", "--model", "cp-tiny", "--batch-size", "2",
+    common = ["train", "--data", str(training_folder), "--name", "r", "--model", "cp-tiny", "--batch-size", "2",
               "--crop", "64", "--final-crop", "64", "--threads", "1", "--no-bf16", "--runs-dir", str(tmp_path / "runs")]
     assert main([*common, "--steps", "2", "--balance-levels"]) == 0
     # Resuming without the objective's flags trains the same objective, for the new length.

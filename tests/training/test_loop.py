@@ -5,23 +5,11 @@ import json
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from convpress.training.codec import codec_step
 from convpress.training.data import RandomCrops, list_images, load_images
 from convpress.training.loop import TrainConfig, Trainer
 from convpress.zoo import create_model
-
-from imagegen import natural_like
-
-
-@pytest.fixture
-def image_folder(tmp_path):
-    folder = tmp_path / "images"
-    folder.mkdir()
-    for seed in range(3):
-        Image.fromarray(natural_like(64, 80, 3, seed)).save(folder / f"{seed}.png")
-    return folder
 
 
 def _trainer(folder, run_dir, steps, lr=2e-3):
@@ -33,43 +21,43 @@ def _trainer(folder, run_dir, steps, lr=2e-3):
     return Trainer(model, data, config, run_dir, codec_step("mse"))
 
 
-def test_tiny_model_loss_falls(image_folder, tmp_path):
-    trainer = _trainer(image_folder, tmp_path / "run", steps=40)
+def test_tiny_model_loss_falls(training_folder, tmp_path):
+    trainer = _trainer(training_folder, tmp_path / "run", steps=40)
     trainer.run()
     losses = [json.loads(line)["loss"] for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert len(losses) == 8
     assert losses[-1] < 0.5 * losses[0]
 
 
-def test_resume_continues_exactly(image_folder, tmp_path):
-    straight = _trainer(image_folder, tmp_path / "a", steps=6)
+def test_resume_continues_exactly(training_folder, tmp_path):
+    straight = _trainer(training_folder, tmp_path / "a", steps=6)
     straight.run()
-    interrupted = _trainer(image_folder, tmp_path / "b", steps=6)
+    interrupted = _trainer(training_folder, tmp_path / "b", steps=6)
     interrupted.run(stop_at=3)
     assert interrupted.step == 3 and (tmp_path / "b" / "checkpoint.pt").exists()
-    resumed = _trainer(image_folder, tmp_path / "b", steps=6)
+    resumed = _trainer(training_folder, tmp_path / "b", steps=6)
     resumed.load()
     resumed.run()
     for key, value in straight.model.state_dict().items():
         assert torch.equal(value, resumed.model.state_dict()[key]), key
 
 
-def test_first_record_after_resume_averages_only_the_steps_it_saw(image_folder, tmp_path):
+def test_first_record_after_resume_averages_only_the_steps_it_saw(training_folder, tmp_path):
     def with_constant(trainer):
         step = trainer.step_fn
         trainer.step_fn = lambda *args: {**step(*args), "one": torch.tensor(1.0)}
         return trainer
 
-    with_constant(_trainer(image_folder, tmp_path / "r", steps=10)).run(stop_at=7)
-    resumed = with_constant(_trainer(image_folder, tmp_path / "r", steps=10))
+    with_constant(_trainer(training_folder, tmp_path / "r", steps=10)).run(stop_at=7)
+    resumed = with_constant(_trainer(training_folder, tmp_path / "r", steps=10))
     resumed.load()
     resumed.run()
     records = [json.loads(line) for line in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
     assert [(r["step"], r["one"]) for r in records] == [(5, 1.0), (10, 1.0)]  # steps 8-10 averaged over 3
 
 
-def test_random_crops_shapes_and_flips_are_reproducible(image_folder):
-    images = load_images(list_images([image_folder]), min_side=64, progress=False)
+def test_random_crops_shapes_and_flips_are_reproducible(training_folder):
+    images = load_images(list_images([training_folder]), min_side=64, progress=False)
     first = RandomCrops(images, seed=5, downscale=1.5).batch(3, 64)
     second = RandomCrops(images, seed=5, downscale=1.5).batch(3, 64)
     assert first.shape == (3, 3, 64, 64) and torch.equal(first, second)
@@ -86,8 +74,8 @@ def test_learning_rate_schedule_warms_up_and_decays():
     assert np.isclose(config.lr_at(49), 1e-3)
 
 
-def test_interrupt_writes_a_checkpoint_of_the_steps_done(image_folder, tmp_path):
-    trainer = _trainer(image_folder, tmp_path / "run", steps=10)
+def test_interrupt_writes_a_checkpoint_of_the_steps_done(training_folder, tmp_path):
+    trainer = _trainer(training_folder, tmp_path / "run", steps=10)
     step_fn = trainer.step_fn
 
     def interrupted_at_step_3(model, batch, generator):

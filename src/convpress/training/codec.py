@@ -12,7 +12,7 @@ from convpress.models.autoencoders import LearnedImageModel
 from convpress.training.distributed import default_device, init_distributed, shutdown, wrap_model
 from convpress.training.data import RandomCrops, list_images, load_images
 from convpress.training.losses import rate_distortion_loss
-from convpress.training.loop import TrainConfig, Trainer, load_initial_weights, unwrap_model
+from convpress.training.loop import TrainConfig, Trainer, load_initial_weights, resumed_config, unwrap_model
 from convpress.zoo import create_model, model_from_config
 
 
@@ -73,10 +73,8 @@ def train_codec(
     run_dir = Path(runs_dir) / config.name
     checkpoint = run_dir / "checkpoint.pt"
     if resume and checkpoint.exists():
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        length = {"steps": resume_steps} if resume_steps is not None else {}
-        config = TrainConfig(**{**saved["config"], "threads": config.threads, **length})
-        model = model_from_config(saved["model_config"])
+        config, model_config = resumed_config(checkpoint, config.threads, resume_steps)
+        model = model_from_config(model_config)
         metric = config.extra.get("metric", metric)
         # Runs from before these settings were stored used the defaults of their time.
         balance_levels = config.extra.get("balance_levels", False)

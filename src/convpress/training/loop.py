@@ -56,6 +56,17 @@ class TrainConfig:
         return self.lr * warm * 0.1**decays
 
 
+def resumed_config(checkpoint: Path, threads: int, steps: int | None = None) -> tuple[TrainConfig, dict]:
+    """A stored run's settings and model config, with this session's thread count and, if given, a new length.
+
+    The stored settings define the run, so a resume needs no flags; the length may change because
+    the lr milestones are fractions of it (a run still at its first lr can be shortened or extended).
+    """
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    length = {"steps": steps} if steps is not None else {}
+    return TrainConfig(**{**saved["config"], "threads": threads, **length}), saved["model_config"]
+
+
 StepFunction = Callable[[torch.nn.Module, torch.Tensor, torch.Generator], dict[str, torch.Tensor]]
 
 

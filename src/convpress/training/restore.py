@@ -22,7 +22,7 @@ from convpress.errors import ConvpressError
 from convpress.restoration.degradations import MAX_SIGMA, MAX_TRAIN_QUALITY, MIN_TRAIN_QUALITY, jpeg_level, jpeg_roundtrip
 from convpress.restoration.network import RestorationUNet, create_network
 from convpress.training.data import RandomCrops, list_images, load_images
-from convpress.training.loop import TrainConfig, Trainer, load_initial_weights
+from convpress.training.loop import TrainConfig, Trainer, load_initial_weights, resumed_config
 
 TASKS = ("denoise", "deblock")
 LUMA_WEIGHTS = torch.tensor([0.299, 0.587, 0.114])
@@ -106,10 +106,8 @@ def train_restore(
     run_dir = Path(runs_dir) / config.name
     checkpoint = run_dir / "checkpoint.pt"
     if resume and checkpoint.exists():
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        length = {"steps": resume_steps} if resume_steps is not None else {}
-        config = TrainConfig(**{**saved["config"], "threads": config.threads, **length})
-        model = RestorationUNet(**saved["model_config"])
+        config, model_config = resumed_config(checkpoint, config.threads, resume_steps)
+        model = RestorationUNet(**model_config)
         task, gray_fraction, downscale = config.extra["task"], config.extra["gray_fraction"], config.extra["downscale"]
     else:
         model = create_network(preset)
