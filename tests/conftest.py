@@ -1,12 +1,15 @@
-"""Shared fixtures: small generated images and the location of the shared data sets."""
+"""Shared fixtures: small generated images and models, and the location of the shared data sets."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from convpress.zoo import create_model
 from imagegen import natural_like
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -45,3 +48,20 @@ def training_folder(tmp_path) -> Path:
         Image.fromarray(natural_like(64, 80, 3, seed)).save(folder / f"{seed}.png")
     Image.fromarray(natural_like(64, 64, 1, 9)).save(folder / "gray.png")
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_codec_model():
+    """A tiny checkerboard model with non-trivial weights (a few training steps on generated images)."""
+    torch.manual_seed(0)
+    model = create_model("cp-tiny")
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    batch = torch.from_numpy(np.stack([natural_like(64, 64, 3, s) for s in range(4)])).permute(0, 3, 1, 2).float() / 255
+    for _ in range(12):
+        out = model(batch, torch.rand(4) * 7)
+        bits = sum(torch.log2(lik).sum() for lik in out["likelihoods"].values())
+        loss = (out["lmbda"] * 255**2 * (out["x_hat"] - batch).pow(2).mean((1, 2, 3))).mean() - bits / batch.numel() * 3
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model.eval()

@@ -25,6 +25,7 @@ from convpress.errors import CodecUnavailableError, CorruptDataError, Unsupporte
 from convpress.models.compression import DEFAULT_TILE, LATENT_STRIDE, TILE_MARGIN, LatentCodec, pad_to_multiple
 from convpress.models.gain import quality_to_level
 from convpress.models.loading import LoadedModel, load_model_file
+from convpress.models.refinement import refine_latents
 from convpress.zoo import DEFAULT_MODEL, shipped_models, weights_path
 
 MODEL_CACHE_SIZE = 4
@@ -107,14 +108,16 @@ def to_image(x: torch.Tensor, width: int, height: int, mode: str, alpha: bytes |
 class Encoding:
     """One image analysed once, codable at any quality (the analysis does not depend on it)."""
 
-    def __init__(self, loaded: LoadedModel, image: Image.Image, tile: int = DEFAULT_TILE) -> None:
+    def __init__(self, loaded: LoadedModel, image: Image.Image, tile: int = DEFAULT_TILE, refine: int = 0) -> None:
         self.loaded = loaded
         self.prepared = prepare(image)
         self.tile = tile
+        self.refine = refine
         self.padded_size = tuple(self.prepared.pixels.shape[2:])
         with torch.inference_mode():
             self.raw_latents = loaded.codec.analyze(self.prepared.pixels, self.tile)
-        self.prepared.pixels = None  # not needed any more (large images: tens of MB)
+        if not refine:
+            self.prepared.pixels = None  # not needed any more (large images: tens of MB)
 
     def encode(self, quality: float) -> bytes:
         quality = round(check_quality(quality), 2)
@@ -122,7 +125,11 @@ class Encoding:
         level = quality_to_level(quality, self.loaded.model.levels)
         with torch.inference_mode():
             gain, _ = self.loaded.model.gain.gains(torch.tensor([level]))
-            coded, _ = codec.encode_latents(self.raw_latents * gain)
+            latents = self.raw_latents * gain
+        if self.refine:
+            latents = self._refined(latents, level)
+        with torch.inference_mode():
+            coded, _ = codec.encode_latents(latents)
         prepared = self.prepared
         header = CpzHeader(
             family=ModelFamily.LEARNED_AUTOENCODER,
@@ -138,6 +145,11 @@ class Encoding:
         )
         streams = [coded.stream] + ([prepared.alpha] if prepared.alpha is not None else [])
         return pack(header, streams)
+
+    def _refined(self, latents: torch.Tensor, level: float) -> torch.Tensor:
+        prepared = self.prepared
+        image = prepared.pixels.float().div_(255.0)
+        return refine_latents(self.loaded.model, image, latents, level, (prepared.height, prepared.width), self.refine)
 
     def _tile_size(self) -> int:
         height, width = self.padded_size
@@ -168,7 +180,11 @@ class LearnedCodec(Codec):
     name = "learned"
     description = f"convpress CNN codec (default model {DEFAULT_MODEL})"
     extensions = (".cpz",)
-    options = (CodecOption("model", DEFAULT_MODEL, "shipped model name or path of a .safetensors model file"),)
+    options = (
+        CodecOption("model", DEFAULT_MODEL, "shipped model name or path of a .safetensors model file"),
+        CodecOption("refine", 0, "encoder-side latent refinement: gradient steps on the image's own rate-distortion "
+                    "loss (slow: ~0.7 s a step for a 768x512 image; smaller files at equal quality)", minimum=0, maximum=10_000),
+    )
     default_qualities = tuple(round(1 + level * 99 / 7, 2) for level in range(8))
     """The eight trained rate levels (interpolated qualities in between are valid too)."""
 
@@ -189,7 +205,7 @@ class LearnedCodec(Codec):
         self.check_mode(image)
         self.check_size(image)
         settings = self.resolve_options(options)
-        return Encoding(load_model(self.model or str(settings["model"])), image).encode
+        return Encoding(load_model(self.model or str(settings["model"])), image, refine=int(settings["refine"])).encode
 
     def decode(self, data: bytes) -> Image.Image:
         return decode_cpz(data, self.model)
