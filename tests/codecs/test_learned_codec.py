@@ -10,10 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
+from convpress.codecs import learned
 from convpress.codecs.learned import Encoding, LearnedCodec, decode_cpz
 from convpress.codecs.targets import encode_to_target
 from convpress.coding.container import unpack
-from convpress.errors import CorruptDataError
+from convpress.errors import CorruptDataError, UnsupportedImageError
 from convpress.models.compression import ModelTables
 from convpress.models.gain import quality_to_level
 from convpress.models.loading import load_model_file, save_model_file
@@ -197,3 +198,9 @@ def test_refined_latents_lower_the_real_rate_distortion_cost(codec, model_path):
     assert refined != plain
     assert cost(refined) < 0.97 * cost(plain)
     assert codec.encode(image, quality=60, refine=30) == refined  # the same file every time
+
+
+def test_refinement_of_a_too_large_image_is_refused_before_any_work(codec, monkeypatch):
+    monkeypatch.setattr(learned, "prepare", lambda image: pytest.fail("the image was prepared"))
+    with pytest.raises(UnsupportedImageError, match="up to 4 megapixels"):
+        codec.encode(Image.new("RGB", (2500, 1700)), quality=50, refine=1)

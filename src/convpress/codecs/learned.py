@@ -25,7 +25,7 @@ from convpress.errors import CodecUnavailableError, CorruptDataError, Unsupporte
 from convpress.models.compression import DEFAULT_TILE, LATENT_STRIDE, TILE_MARGIN, LatentCodec, pad_to_multiple
 from convpress.models.gain import quality_to_level
 from convpress.models.loading import LoadedModel, load_model_file
-from convpress.models.refinement import refine_latents
+from convpress.models.refinement import check_refinable, refine_latents
 from convpress.zoo import DEFAULT_MODEL, shipped_models, weights_path
 
 MODEL_CACHE_SIZE = 4
@@ -109,6 +109,8 @@ class Encoding:
     """One image analysed once, codable at any quality (the analysis does not depend on it)."""
 
     def __init__(self, loaded: LoadedModel, image: Image.Image, tile: int = DEFAULT_TILE, refine: int = 0) -> None:
+        if refine:
+            check_refinable(image.width, image.height)
         self.loaded = loaded
         self.prepared = prepare(image)
         self.tile = tile

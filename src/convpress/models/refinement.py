@@ -90,10 +90,7 @@ def refine_latents(
     """
     if not isinstance(model, HyperpriorModel):
         raise UnsupportedImageError(f"latent refinement needs a hyperprior model, not a {model.family} one")
-    if size[0] * size[1] > REFINE_MAX_PIXELS:
-        raise UnsupportedImageError(
-            f"latent refinement handles images up to {REFINE_MAX_PIXELS / 1e6:g} megapixels, got {size[1]}x{size[0]}"
-        )
+    check_refinable(size[1], size[0])
     current = latents.detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([current], lr=learning_rate)
     generator = torch.Generator().manual_seed(0)  # the same image and settings give the same file
@@ -113,6 +110,14 @@ def refine_latents(
                     best, best_loss = current.detach().clone(), rounded
     bar.close()
     return best
+
+
+def check_refinable(width: int, height: int) -> None:
+    """Refuse, before any work, an image too large for refinement's whole-image autograd graph."""
+    if width * height > REFINE_MAX_PIXELS:
+        raise UnsupportedImageError(
+            f"latent refinement handles images up to {REFINE_MAX_PIXELS / 1e6:g} megapixels, got {width}x{height}"
+        )
 
 
 def annealing_temperature(progress: float) -> float:
