@@ -21,8 +21,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(PRESETS), help="architecture preset")
     parser.add_argument("--metric", choices=("mse", "ms-ssim"), default="mse")
-    parser.add_argument("--balance-levels", action="store_true",
-                        help="weight each crop's loss by sqrt(0.018/lambda) so the low rates get an equal share of training")
     add_training_arguments(parser, steps=None, batch_size=8, final_crop=256, lr=5e-4, lr_milestones=[0.8, 0.95], downscale=2.0,
                            steps_help=f"training steps (default {DEFAULT_STEPS}); with --resume: a new length for the run")
     parser.add_argument("--val-data", type=Path, help="folder of validation images (e.g. Kodak), for monitoring only")
@@ -83,7 +81,6 @@ def run_train(args: argparse.Namespace) -> int:
     train_codec(
         config, args.data, args.model, args.runs_dir, args.resume, metric=args.metric, init_from=args.init_from,
         validation_folder=args.val_data, validate_every=args.validate_every, downscale=args.downscale,
-        time_limit_minutes=args.time_limit, balance_levels=args.balance_levels,
-        resume_steps=args.steps if args.resume else None,
+        time_limit_minutes=args.time_limit, resume_steps=args.steps if args.resume else None,
     )
     return 0

@@ -16,14 +16,14 @@ from convpress.training.loop import TrainConfig, Trainer, load_initial_weights, 
 from convpress.zoo import create_model, model_from_config
 
 
-def codec_step(metric: str, balance_levels: bool = False):
+def codec_step(metric: str):
     """The step function: a continuous level per sample, uniform over the model's range."""
 
     def step(model: LearnedImageModel, batch: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
         levels = (torch.rand(batch.shape[0], generator=generator) * (unwrap_model(model).levels - 1)).to(batch.device)
         batch = batch.contiguous(memory_format=torch.channels_last)  # ~3x faster convolutions on CPU
         output = model(batch, levels)
-        return rate_distortion_loss(output, batch, metric, balance_levels)
+        return rate_distortion_loss(output, batch, metric)
 
     return step
 
@@ -58,7 +58,6 @@ def train_codec(
     validate_every: int = 1000,
     downscale: float = 2.0,
     time_limit_minutes: float | None = None,
-    balance_levels: bool = False,
     resume_steps: int | None = None,
 ) -> Trainer:
     """Train (or resume) a variable-rate codec; checkpoints go to ``runs_dir/name``.
@@ -76,14 +75,12 @@ def train_codec(
         config, model_config = resumed_config(checkpoint, config.threads, resume_steps)
         model = model_from_config(model_config)
         metric = config.extra.get("metric", metric)
-        # Runs from before these settings were stored used the defaults of their time.
-        balance_levels = config.extra.get("balance_levels", False)
-        downscale = config.extra.get("downscale", 2.0)
+        downscale = config.extra.get("downscale", 2.0)  # not stored by runs of earlier versions, which used 2
     else:
         model = create_model(model_name)
         if init_from is not None:
             load_initial_weights(model, init_from)
-        config.extra.update(metric=metric, balance_levels=balance_levels, downscale=downscale)
+        config.extra.update(metric=metric, downscale=downscale)
     torch.set_num_threads(config.threads)
     rank, _ = init_distributed()
     device = default_device()
@@ -91,7 +88,7 @@ def train_codec(
     model.to(device, memory_format=torch.channels_last)
     images = load_images(list_images(datasets), min_side=config.final_crop, progress=rank == 0)
     data = RandomCrops(images, seed=config.seed + rank, downscale=downscale)
-    trainer = Trainer(wrap_model(model, device), data, config, run_dir, codec_step(metric, balance_levels), device=device)
+    trainer = Trainer(wrap_model(model, device), data, config, run_dir, codec_step(metric), device=device)
     if resume and checkpoint.exists():
         trainer.load()
     validate = kodak_validation(model, validation_folder) if validation_folder and rank == 0 else None
