@@ -38,3 +38,14 @@ def test_export_writes_a_working_model_and_a_card(tmp_path, capsys):
 
     assert main(["export", str(tmp_path / "run" / "checkpoint.pt"), "--name", "cp-tiny", "--out-dir", str(tmp_path)]) == 2
     assert "exists" in capsys.readouterr().err
+
+
+def test_each_export_command_refuses_the_other_kind_of_checkpoint(tmp_path, capsys):
+    restoration, codec = tmp_path / "restoration.pt", tmp_path / "codec.pt"
+    torch.save({"config": {"extra": {"task": "denoise"}}, "model_config": {}}, restoration)
+    torch.save({"config": {"extra": {"metric": "mse"}}, "model_config": {"family": "hyperprior"}}, codec)
+    assert main(["export", str(restoration), "--name", "x", "--out-dir", str(tmp_path)]) == 2
+    assert "denoise network's checkpoint: export it with `convpress export-restore`" in capsys.readouterr().err
+    assert main(["export-restore", str(codec), str(tmp_path / "x.safetensors")]) == 2
+    assert "not a restoration network's checkpoint" in capsys.readouterr().err
+    assert not list(tmp_path.glob("x.*"))

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import torch
 
+from convpress.errors import ConvpressError
 from convpress.models.compression import ModelTables
-from convpress.models.loading import save_model_file
+from convpress.models.loading import load_model_file, save_model_file
 from convpress.zoo import model_from_config
 
 
@@ -18,13 +19,14 @@ def export_checkpoint(checkpoint: Path, output: Path, name: str) -> dict:
     Returns what a model card needs: the training config, steps, hours and last throughput.
     """
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    task = state["config"].get("extra", {}).get("task")
+    if task is not None:
+        raise ConvpressError(f"{checkpoint} is a {task} network's checkpoint: export it with `convpress export-restore`")
     model = model_from_config(state["model_config"])
     model.load_state_dict(state["model"])
     model.eval()
     # Build the tables from the weights as they will be loaded (fp16-rounded), so both agree.
     save_model_file(output, name, model, ModelTables.build(model), half=True)
-    from convpress.models.loading import load_model_file
-
     rounded = load_model_file(output).model
     extra = {"steps": state["step"], "train_hours": round(state["elapsed"] / 3600, 3), "train_config": state["config"]}
     save_model_file(output, name, rounded, ModelTables.build(rounded), extra=extra, half=True)

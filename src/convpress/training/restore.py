@@ -135,7 +135,10 @@ def export_restoration(checkpoint: Path, output: Path) -> Path:
     from convpress.restoration.inference import save_weights
 
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    task = state["config"].get("extra", {}).get("task")
+    if task is None:
+        raise ConvpressError(f"{checkpoint} is not a restoration network's checkpoint (a codec's? export it with `convpress export`)")
     model = RestorationUNet(**state["model_config"])
     model.load_state_dict(state["model"])
     facts = {"steps": state["step"], "train_hours": round(state["elapsed"] / 3600, 3), "train_config": state["config"]}
-    return save_weights(output, model, state["config"]["extra"]["task"], facts)
+    return save_weights(output, model, task, facts)
