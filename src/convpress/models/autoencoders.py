@@ -107,7 +107,7 @@ class HyperpriorModel(LearnedImageModel):
         y = self.analyze(x) * encoder_gain
         z_tilde = self.quantize_proxy(self.h_a(y))
         hyper = self.h_s(z_tilde)
-        means, scales = self._gaussian_parameters(y, hyper)
+        means, scales = self.gaussian_parameters(y, hyper)
         y_hat = round_ste(y - means) + means
         y_tilde = add_uniform_noise(y) if self.training else y_hat
         y_likelihood = self.gaussian.likelihood(y_tilde, means, scales)
@@ -115,7 +115,7 @@ class HyperpriorModel(LearnedImageModel):
         likelihoods = {"y": y_likelihood, "z": self.hyper_prior.likelihood(z_tilde)}
         return {"x_hat": x_hat, "likelihoods": likelihoods, "lmbda": self.gain.lmbda(level)}
 
-    def _gaussian_parameters(self, y: torch.Tensor, hyper: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def gaussian_parameters(self, y: torch.Tensor, hyper: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Means and scales for every latent, anchors from the hyperprior, the rest with context."""
         if self.context is None:
             return self.entropy_parameters(hyper).chunk(2, dim=1)

@@ -23,6 +23,7 @@ from convpress.errors import UnsupportedImageError
 from convpress.models.autoencoders import HyperpriorModel
 from convpress.models.compression import HYPER_STRIDE, pad_to_multiple
 from convpress.models.entropy import round_ste
+from convpress.training.losses import rate_distortion_loss
 
 REFINE_LEARNING_RATE = 5e-3
 """Adam's step on latents whose quantization step is 1 (cosine decay to 0). On a 256 px crop of
@@ -39,12 +40,12 @@ REFINE_MAX_PIXELS = 4_000_000
 def rate_distortion(
     model: HyperpriorModel, image: torch.Tensor, latents: torch.Tensor, level: float, size: tuple[int, int],
     temperature: float | None = None, generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """lambda*255^2*MSE + bpp of coding ``latents`` (gain applied) for ``image`` [1, 3, H', W'] in 0-1.
+) -> dict[str, torch.Tensor]:
+    """The training objective (:func:`rate_distortion_loss`) of coding ``latents`` (gain applied) for ``image``.
 
-    Only the top-left ``size`` (height, width) of the padded image counts, as only it is decoded.
-    Returns (loss, bpp, mse), differentiable in ``latents``: through straight-through rounding, or
-    through :func:`annealed_round` at ``temperature`` (with random draws from ``generator``).
+    ``image`` is the padded image [1, 3, H', W'] in 0-1; only its top-left ``size`` (height, width)
+    counts, as only it is decoded. Differentiable in ``latents``: through straight-through
+    rounding, or through :func:`annealed_round` at ``temperature`` (random draws from ``generator``).
     """
     height, width = size
     level_tensor = torch.tensor([level])
@@ -54,15 +55,14 @@ def rate_distortion(
     # context and the coded latents cover only the image's own grid.
     z_hat = round_ste(model.h_a(pad_to_multiple(latents, HYPER_STRIDE)))
     hyper = model.h_s(z_hat)[:, :, :latent_height, :latent_width]
-    means, scales = model._gaussian_parameters(latents, hyper)
-    y_hat = (round_ste(latents - means) if temperature is None else annealed_round(latents - means, temperature, generator)) + means
-    bits = -(torch.log2(model.gaussian.likelihood(y_hat, means, scales)).sum()
-             + torch.log2(model.hyper_prior.likelihood(z_hat)).sum())
+    means, scales = model.gaussian_parameters(latents, hyper)
+    residual = latents - means
+    y_hat = (round_ste(residual) if temperature is None else annealed_round(residual, temperature, generator)) + means
     with torch.autocast("cpu", dtype=torch.bfloat16):  # the synthesis dominates the cost; ~2x faster
-        x_hat = model.g_s(y_hat * decoder_gain).float()
-    mse = (x_hat[:, :, :height, :width] - image[:, :, :height, :width]).pow(2).mean()
-    bpp = bits / (height * width)
-    return model.gain.lmbda(level_tensor)[0] * 255.0**2 * mse + bpp, bpp, mse
+        x_hat = model.g_s(y_hat * decoder_gain)[:, :, :height, :width]
+    output = {"x_hat": x_hat, "lmbda": model.gain.lmbda(level_tensor),
+              "likelihoods": {"y": model.gaussian.likelihood(y_hat, means, scales), "z": model.hyper_prior.likelihood(z_hat)}}
+    return rate_distortion_loss(output, image[:, :, :height, :width])
 
 
 def annealed_round(x: torch.Tensor, temperature: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -100,7 +100,7 @@ def refine_latents(
         for step in bar:
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate * 0.5 * (1 + math.cos(math.pi * step / iterations))
-            loss, _, _ = rate_distortion(model, image, current, level, size, annealing_temperature(step / iterations), generator)
+            loss = rate_distortion(model, image, current, level, size, annealing_temperature(step / iterations), generator)["loss"]
             (current.grad,) = torch.autograd.grad(loss, current)
             optimizer.step()
             if (step + 1) % CHECK_EVERY == 0 or step + 1 == iterations:
@@ -129,5 +129,5 @@ def _rounded_loss(model: HyperpriorModel, image: torch.Tensor, latents: torch.Te
                   size: tuple[int, int]) -> tuple[float, float, float]:
     """The loss, bpp and PSNR of the rounded code of ``latents``."""
     with torch.no_grad():
-        loss, bpp, mse = rate_distortion(model, image, latents, level, size)
-    return loss.item(), bpp.item(), -10 * math.log10(max(mse.item(), 1e-10))
+        parts = rate_distortion(model, image, latents, level, size)
+    return parts["loss"].item(), parts["bpp"].item(), parts["psnr"].item()

@@ -10,6 +10,7 @@ import torch
 from convpress.errors import ConvpressError
 from convpress.models.compression import ModelTables
 from convpress.models.loading import load_model_file, save_model_file
+from convpress.training.loop import checkpoint_facts
 from convpress.zoo import model_from_config
 
 
@@ -28,7 +29,7 @@ def export_checkpoint(checkpoint: Path, output: Path, name: str) -> dict:
     # Build the tables from the weights as they will be loaded (fp16-rounded), so both agree.
     save_model_file(output, name, model, ModelTables.build(model), half=True)
     rounded = load_model_file(output).model
-    extra = {"steps": state["step"], "train_hours": round(state["elapsed"] / 3600, 3), "train_config": state["config"]}
+    extra = checkpoint_facts(state)
     save_model_file(output, name, rounded, ModelTables.build(rounded), extra=extra, half=True)
     return {**extra, "model_config": state["model_config"], "px_per_s": _throughput(state, Path(checkpoint).parent)}
 

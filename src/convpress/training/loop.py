@@ -67,6 +67,11 @@ def resumed_config(checkpoint: Path, threads: int, steps: int | None = None) -> 
     return TrainConfig(**{**saved["config"], "threads": threads, **length}), saved["model_config"]
 
 
+def checkpoint_facts(state: dict) -> dict:
+    """What an exported weights file records of the run behind it: steps, hours of step time, settings."""
+    return {"steps": state["step"], "train_hours": round(state["elapsed"] / 3600, 3), "train_config": state["config"]}
+
+
 StepFunction = Callable[[torch.nn.Module, torch.Tensor, torch.Generator], dict[str, torch.Tensor]]
 
 

@@ -22,7 +22,7 @@ from convpress.errors import ConvpressError
 from convpress.restoration.degradations import MAX_SIGMA, MAX_TRAIN_QUALITY, MIN_TRAIN_QUALITY, jpeg_level, jpeg_roundtrip
 from convpress.restoration.network import RestorationUNet, create_network
 from convpress.training.data import RandomCrops, list_images, load_images
-from convpress.training.loop import TrainConfig, Trainer, load_initial_weights, resumed_config
+from convpress.training.loop import TrainConfig, Trainer, checkpoint_facts, load_initial_weights, resumed_config
 
 TASKS = ("denoise", "deblock")
 LUMA_WEIGHTS = torch.tensor([0.299, 0.587, 0.114])
@@ -140,5 +140,4 @@ def export_restoration(checkpoint: Path, output: Path) -> Path:
         raise ConvpressError(f"{checkpoint} is not a restoration network's checkpoint (a codec's? export it with `convpress export`)")
     model = RestorationUNet(**state["model_config"])
     model.load_state_dict(state["model"])
-    facts = {"steps": state["step"], "train_hours": round(state["elapsed"] / 3600, 3), "train_config": state["config"]}
-    return save_weights(output, model, task, facts)
+    return save_weights(output, model, task, checkpoint_facts(state))
