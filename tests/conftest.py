@@ -31,12 +31,22 @@ def rgba_image() -> Image.Image:
     return Image.fromarray(array, "RGBA")
 
 
+def shared_data_dir(name: str) -> Path:
+    """A folder of ../shared/data, or a skip where this checkout has none."""
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"shared data {name} not present")
+    return path
+
+
 @pytest.fixture(scope="session")
 def kodak_dir() -> Path:
-    path = SHARED_DATA / "kodak"
-    if not path.is_dir():
-        pytest.skip("shared Kodak data not present")
-    return path
+    return shared_data_dir("kodak")
+
+
+@pytest.fixture(scope="session")
+def bsd68_dir() -> Path:
+    return shared_data_dir("denoise/bsd68")
 
 
 @pytest.fixture

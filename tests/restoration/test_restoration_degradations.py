@@ -69,6 +69,12 @@ def test_noise_sigma_estimate_is_within_a_few_percent(sigma, channels):
     assert abs(estimate - sigma) < 0.06 * sigma + 0.5
 
 
+def test_gray_noise_estimate_is_not_fooled_by_texture(bsd68_dir):
+    """BSD68 test029 (textured): the colour rule, Chen et al.'s tail, gives 32.6 at sigma 25."""
+    image = np.asarray(Image.open(bsd68_dir / "test029.png"), dtype=np.float64)
+    assert abs(estimate_noise_sigma(add_gaussian_noise(image, 25, seed=29)) - 25) < 1
+
+
 @pytest.mark.parametrize("bad", [-1, 75.5, "x"])
 def test_bad_sigma_is_refused(bad):
     with pytest.raises(InvalidParameterError, match="sigma must be"):

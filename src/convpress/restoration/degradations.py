@@ -1,8 +1,8 @@
 """The degradations the restoration models undo, and how their strength is read off an image.
 
 - Gaussian noise: added in float and never clipped (the "unclipped" protocol of DnCNN/FFDNet/
-  DRUNet papers); its sigma is estimated from the image by the patch-PCA method of Chen, Zhu and
-  Heng (ICCV 2015): the smallest eigenvalues of the patch covariance are the noise variance.
+  DRUNet papers); its sigma is estimated from the image's patch covariance (Chen, Zhu and Heng, ICCV 2015, for
+  colour; Liu, Tanaka and Okutomi, TIP 2013, for gray): its smallest eigenvalues are noise.
 - JPEG: compressed with libjpeg-turbo through Pillow, as the jpeg codec does (IJG tables, 4:2:0
   for colour, 1-channel JPEG for gray); its quality is recovered from the quantisation tables.
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import scipy.stats
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 
@@ -93,11 +94,17 @@ def estimate_jpeg_quality(tables: dict[int, list[int]] | None) -> float:
 
 
 def estimate_noise_sigma(image: np.ndarray, patch: int = 7, max_patches: int = 50_000) -> float:
-    """Gaussian noise sigma (0-255 scale) of an HxW or HxWxC image, by patch PCA (Chen et al. 2015).
+    """Gaussian noise sigma (0-255 scale) of an HxW or HxWxC image, from its patch covariance.
 
-    The covariance of all ``patch`` x ``patch`` patches has eigenvalues that are noise variance
-    plus image structure; the image occupies few directions, so the largest tail of eigenvalues
-    whose mean equals its median is pure noise, and that mean is sigma^2.
+    Colour images use the patch PCA of Chen, Zhu and Heng (ICCV 2015) on patches of all channels:
+    their covariance has eigenvalues that are noise variance plus image structure; the image
+    occupies few of the 3 x 49 directions, so the largest tail of eigenvalues whose mean equals
+    its median is pure noise, and that mean is sigma^2 (CBSD68, sigma 25: 24.95 +- 0.10).
+    A gray patch has only 49 directions, too few for that rule: on textured images structure
+    fills the tail (BSD68, sigma 25: 26.3 +- 1.4, up to 33). Gray images therefore use Liu,
+    Tanaka and Okutomi (IEEE TIP 2013), see ``_weak_texture_sigma``: 24.72 +- 0.29 there, and the
+    denoiser loses less from under- than from over-estimating (-0.013 dB at 3 % under, -0.037
+    dB at 3 % over, BSD68).
     """
     array = np.asarray(image, dtype=np.float64)
     if array.ndim == 2:
@@ -107,10 +114,60 @@ def estimate_noise_sigma(image: np.ndarray, patch: int = 7, max_patches: int = 5
     windows = sliding_window_view(array, (patch, patch), axis=(0, 1))
     step = max(1, int(np.ceil(np.sqrt(windows.shape[0] * windows.shape[1] / max_patches))))
     patches = windows[::step, ::step].reshape(-1, array.shape[2] * patch * patch)
-    eigenvalues = np.sort(np.linalg.eigvalsh(np.cov(patches, rowvar=False)))
+    if array.shape[2] == 1:
+        return _weak_texture_sigma(patches, patch)
+    return float(np.sqrt(_noise_tail_variance(np.linalg.eigvalsh(np.cov(patches, rowvar=False)))))
+
+
+def _noise_tail_variance(eigenvalues: np.ndarray) -> float:
+    """Chen et al.'s rule: the mean of the largest tail of small eigenvalues whose mean is its median."""
+    eigenvalues = np.sort(eigenvalues)
     for count in range(len(eigenvalues), 0, -1):
         tail = eigenvalues[:count]
         tau = tail.mean()
         if np.sum(tail > tau) == np.sum(tail < tau):
-            return float(np.sqrt(max(tau, 0.0)))
+            return max(float(tau), 0.0)
     return 0.0
+
+
+def _weak_texture_sigma(patches: np.ndarray, patch: int, iterations: int = 3,
+                        confidence: float = 1 - 1e-6) -> float:
+    """Noise sigma of gray ``patches`` (rows of patch x patch pixels) from their weakly textured ones.
+
+    A patch's texture strength is the energy of its central-difference gradients. On a flat patch
+    that energy is the noise's alone, a gamma-distributed quadratic form of sigma^2, so patches
+    above its ``confidence`` quantile contain structure. Starting from all patches, each round
+    keeps the patches below that threshold for the current sigma and takes the smallest eigenvalue
+    of their covariance as the new sigma^2 (which is why it errs low, by about 1 %).
+    """
+    gradients = _patch_gradient_operator(patch)
+    quadratic = gradients.T @ gradients
+    rank = np.linalg.matrix_rank(quadratic)
+    threshold_per_variance = scipy.stats.gamma.ppf(confidence, rank / 2, scale=2 * np.trace(quadratic) / rank)
+    texture = np.square(patches @ gradients.T).sum(axis=1)
+    variance = _smallest_eigenvalue(patches)
+    for _ in range(iterations - 1):
+        weak = patches[texture < variance * threshold_per_variance]
+        if len(weak) < 4 * patches.shape[1]:
+            break
+        variance = _smallest_eigenvalue(weak)
+    return float(np.sqrt(variance))
+
+
+def _smallest_eigenvalue(patches: np.ndarray) -> float:
+    return max(float(np.linalg.eigvalsh(np.cov(patches, rowvar=False))[0]), 0.0)
+
+
+def _patch_gradient_operator(patch: int) -> np.ndarray:
+    """Matrix whose rows are the horizontal, then vertical, central differences inside a patch."""
+    rows = []
+    for axis in (1, 0):
+        for index in np.ndindex(patch, patch):
+            if 0 < index[axis] < patch - 1:
+                row = np.zeros((patch, patch))
+                before, after = list(index), list(index)
+                before[axis] -= 1
+                after[axis] += 1
+                row[tuple(before)], row[tuple(after)] = -0.5, 0.5
+                rows.append(row.ravel())
+    return np.array(rows)
