@@ -1,4 +1,4 @@
-"""Codec training: the rate-distortion objective, and a resumed run keeps its own objective and length."""
+"""Codec training: the rate-distortion objective, and a resumed run keeps its own objective, rate proxy and length."""
 
 import pytest
 import torch
@@ -42,7 +42,7 @@ def test_resume_keeps_the_stored_objective_and_takes_a_new_length(tmp_path, monk
     monkeypatch.setattr(codec_training, "codec_step", recording_step)
     common = ["train", "--data", str(folder), "--name", "r", "--model", "cp-tiny", "--batch-size", "2",
               "--crop", "192", "--final-crop", "192", "--threads", "1", "--no-bf16", "--runs-dir", str(tmp_path / "runs")]
-    assert main([*common, "--steps", "2", "--metric", "ms-ssim"]) == 0
+    assert main([*common, "--steps", "2", "--metric", "ms-ssim", "--rate-proxy", "rounded"]) == 0
     # Resuming without the objective's flag trains the same objective (it once fell back to MSE).
     assert main([*common, "--resume", "--steps", "3"]) == 0
     assert objectives == ["ms-ssim", "ms-ssim"]
@@ -50,3 +50,4 @@ def test_resume_keeps_the_stored_objective_and_takes_a_new_length(tmp_path, monk
     assert state["step"] == 3
     assert state["config"]["steps"] == 3
     assert state["config"]["extra"]["metric"] == "ms-ssim"
+    assert state["config"]["extra"]["rate_proxy"] == "rounded"

@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(PRESETS), help="architecture preset")
     parser.add_argument("--metric", choices=("mse", "ms-ssim"), default="mse")
+    parser.add_argument("--rate-proxy", choices=("noise", "rounded"), default="noise",
+                        help="latents the rate is measured on: with uniform noise (from scratch) or rounded, as "
+                        "coded (fine-tuning: noise overstates low rates by ~40%%)")
     add_training_arguments(parser, steps=None, batch_size=8, final_crop=256, lr=5e-4, lr_milestones=[0.8, 0.95], downscale=2.0,
                            steps_help=f"training steps (default {DEFAULT_STEPS}); with --resume: a new length for the run")
     parser.add_argument("--val-data", type=Path, help="folder of validation images (e.g. Kodak), for monitoring only")
@@ -79,7 +82,8 @@ def run_train(args: argparse.Namespace) -> int:
     stop_on_sigterm()
     config = training_config(args, DEFAULT_STEPS if args.steps is None else args.steps, model=args.model)
     train_codec(
-        config, args.data, args.model, args.runs_dir, args.resume, metric=args.metric, init_from=args.init_from,
+        config, args.data, args.model, args.runs_dir, args.resume, metric=args.metric, rate_proxy=args.rate_proxy,
+        init_from=args.init_from,
         validation_folder=args.val_data, validate_every=args.validate_every, downscale=args.downscale,
         time_limit_minutes=args.time_limit, resume_steps=args.steps if args.resume else None,
     )

@@ -39,6 +39,9 @@ class LearnedImageModel(nn.Module):
         self.gain = GainUnits(latent, lambdas)
         self.transform_autocast = False
         """bf16 autocast for g_a and g_s during training (entropy models stay float32)."""
+        self.rate_proxy = "noise"
+        """What training measures the rate on: ``"noise"``, latents plus uniform noise (Ballé et al.),
+        or ``"rounded"``, the rounded latents the coder will see (straight-through gradient)."""
 
     def _transform_context(self):
         if self.transform_autocast and self.training:
@@ -57,9 +60,13 @@ class LearnedImageModel(nn.Module):
     def levels(self) -> int:
         return self.gain.levels
 
+    @property
+    def noisy_rate(self) -> bool:
+        return self.training and self.rate_proxy == "noise"
+
     def quantize_proxy(self, x: torch.Tensor) -> torch.Tensor:
-        """Uniform noise while training, true rounding in evaluation (rate estimates of real codes)."""
-        return add_uniform_noise(x) if self.training else torch.round(x)
+        """The values whose likelihood is the rate: noisy in "noise" training, else rounded (real codes)."""
+        return add_uniform_noise(x) if self.noisy_rate else round_ste(x)
 
 
 class FactorizedPriorModel(LearnedImageModel):
@@ -109,7 +116,7 @@ class HyperpriorModel(LearnedImageModel):
         hyper = self.h_s(z_tilde)
         means, scales = self.gaussian_parameters(y, hyper)
         y_hat = round_ste(y - means) + means
-        y_tilde = add_uniform_noise(y) if self.training else y_hat
+        y_tilde = add_uniform_noise(y) if self.noisy_rate else y_hat
         y_likelihood = self.gaussian.likelihood(y_tilde, means, scales)
         x_hat = self.synthesize(y_hat * decoder_gain)
         likelihoods = {"y": y_likelihood, "z": self.hyper_prior.likelihood(z_tilde)}

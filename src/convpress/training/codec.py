@@ -53,6 +53,7 @@ def train_codec(
     runs_dir: Path,
     resume: bool,
     metric: str = "mse",
+    rate_proxy: str = "noise",
     init_from: Path | None = None,
     validation_folder: Path | None = None,
     validate_every: int = 1000,
@@ -62,6 +63,7 @@ def train_codec(
 ) -> Trainer:
     """Train (or resume) a variable-rate codec; checkpoints go to ``runs_dir/name``.
 
+    ``rate_proxy``: see :attr:`LearnedImageModel.rate_proxy`.
     A resumed run keeps its stored settings (objective and data augmentation included), except the
     thread count and, when ``resume_steps`` is given, its length: a run can be shortened or
     lengthened, its lr milestones being fractions of it.
@@ -76,15 +78,17 @@ def train_codec(
         model = model_from_config(model_config)
         metric = config.extra.get("metric", metric)
         downscale = config.extra.get("downscale", 2.0)  # not stored by runs of earlier versions, which used 2
+        rate_proxy = config.extra.get("rate_proxy", "noise")  # likewise
     else:
         model = create_model(model_name)
         if init_from is not None:
             load_initial_weights(model, init_from)
-        config.extra.update(metric=metric, downscale=downscale)
+        config.extra.update(metric=metric, downscale=downscale, rate_proxy=rate_proxy)
     torch.set_num_threads(config.threads)
     rank, _ = init_distributed()
     device = default_device()
     model.transform_autocast = config.bf16
+    model.rate_proxy = rate_proxy
     model.to(device, memory_format=torch.channels_last)
     images = load_images(list_images(datasets), min_side=config.final_crop, progress=rank == 0)
     data = RandomCrops(images, seed=config.seed + rank, downscale=downscale)
