@@ -31,3 +31,7 @@ class CodecUnavailableError(ConvpressError):
 
 class OutputExistsError(ConvpressError):
     """An output file exists and the user did not allow overwriting it."""
+
+
+class DeadlineExceededError(ConvpressError):
+    """Work was stopped because it ran past the deadline its caller set (:mod:`convpress.deadline`)."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
 
-from convpress.errors import UnsupportedImageError
+from convpress.deadline import deadline
+from convpress.errors import DeadlineExceededError, UnsupportedImageError
 from convpress.models.refinement import _rounded_loss, annealed_round, refine_latents
 from convpress.zoo import model_from_config
 from imagegen import natural_like
@@ -73,3 +76,9 @@ def test_refusals_are_clear(tiny, image):
     factorized = model_from_config({"family": "factorized", "widths": [8, 16, 16], "latent": 24})
     with pytest.raises(UnsupportedImageError, match="needs a hyperprior model"):
         refine_latents(factorized, image, latents, 2.0, (64, 80), iterations=1)
+
+
+def test_refinement_stops_at_the_callers_deadline(tiny, image):
+    latents = _latents(tiny, image, 3.0)
+    with deadline(time.monotonic() - 1), pytest.raises(DeadlineExceededError):
+        refine_latents(tiny, image, latents, 3.0, (64, 80), iterations=10**6, progress=False)

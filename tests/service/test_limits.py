@@ -16,9 +16,10 @@ from service_helpers import encoded, service_client
 from PIL import Image
 
 from convpress.codecs.jpeg import JpegCodec
-from convpress.errors import InvalidParameterError
+from convpress.deadline import deadline
+from convpress.errors import DeadlineExceededError, InvalidParameterError
 from convpress.service import jobs
-from convpress.service.limits import JobTimeoutError, ServiceSettings
+from convpress.service.limits import ServiceSettings
 from imagegen import natural_like
 
 PAGE_SIZE = 4096
@@ -188,8 +189,21 @@ def test_a_full_queue_answers_503_instead_of_holding_more_uploads(monkeypatch, p
 
 
 def test_a_sweep_stops_at_its_deadline(png_upload):
-    with pytest.raises(JobTimeoutError, match="the sweep ran out of time"):
-        jobs.sweep_job(png_upload, ["jpeg"], [50.0], max_pixels=10**6, deadline=time.monotonic() - 1)
+    with deadline(time.monotonic() - 1), pytest.raises(DeadlineExceededError, match="ran out of time"):
+        jobs.sweep_job(png_upload, ["jpeg"], [50.0], max_pixels=10**6)
+
+
+def test_a_timed_out_overfitted_encode_stops_and_frees_its_worker(png_upload):
+    """A running job cannot be killed; it must notice its deadline, or the one worker stays busy for hours."""
+    with service_client(timeout_s=1.0, workers=1) as client:
+        started = time.monotonic()
+        response = client.post("/api/compress", files={"image": ("a.png", png_upload)},
+                               data={"codec": "overfit", "options": '{"iterations": 1000000}'})
+        assert response.status_code == 504
+        # The next job gets the worker at once: the encode stopped at its next iteration.
+        after = client.post("/api/compress", files={"image": ("a.png", png_upload)}, data={"codec": "jpeg"})
+        assert after.status_code == 200
+        assert time.monotonic() - started < 10
 
 
 def test_requests_leave_no_files_behind(monkeypatch, tmp_path, png_upload):

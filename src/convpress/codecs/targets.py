@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from convpress.codecs.base import QUALITY_MAX, QUALITY_MIN, Codec
+from convpress.deadline import check_deadline
 from convpress.errors import InvalidParameterError
 
 TOLERANCE = 0.03
@@ -93,6 +94,7 @@ def _bisect(encode_at: Callable[[float], bytes], measure: Callable[[bytes], floa
         quality = round((low + high) / 2, 2)
         if quality in tried:
             break
+        check_deadline()
         data = encode_at(quality)
         value = measure(data)
         tried[quality] = value
@@ -103,6 +105,7 @@ def _bisect(encode_at: Callable[[float], bytes], measure: Callable[[bytes], floa
     assert best is not None
     if not best.reached:
         for edge in (QUALITY_MIN, QUALITY_MAX):
+            check_deadline()
             data = encode_at(edge)
             value = measure(data)
             best = _closer(best, TargetResult(data, edge, value, abs(value - target) <= TOLERANCE * target), target)

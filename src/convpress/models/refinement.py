@@ -19,6 +19,7 @@ import math
 import torch
 from tqdm import tqdm
 
+from convpress.deadline import check_deadline
 from convpress.errors import UnsupportedImageError
 from convpress.models.autoencoders import HyperpriorModel
 from convpress.models.compression import HYPER_STRIDE, pad_to_multiple
@@ -98,6 +99,7 @@ def refine_latents(
     bar = tqdm(range(iterations), desc="refining latents", unit="it", leave=False, disable=None if progress else True)
     with torch.enable_grad():
         for step in bar:
+            check_deadline()
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate * 0.5 * (1 + math.cos(math.pi * step / iterations))
             loss = rate_distortion(model, image, current, level, size, annealing_temperature(step / iterations), generator)["loss"]

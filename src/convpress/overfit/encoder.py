@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from convpress.deadline import check_deadline
 from convpress.overfit.bitstream import (
     GROUPS,
     Architecture,
@@ -203,6 +204,7 @@ def train(model: OverfitModel, target: torch.Tensor, lmbda: float, iterations: i
     pixels = target.shape[2] * target.shape[3]
     with tqdm(total=iterations, desc="overfit", unit="it", disable=None if progress is None else not progress, leave=False) as bar:
         for iteration in range(iterations):
+            check_deadline()
             stage = stage_at(iteration, iterations)
             latents = [quantize_proxy(grid, stage.proxy, stage.temperature, stage.noise) for grid in model.latents]
             mse, bits = model(latents, target)

@@ -12,7 +12,6 @@ CDN, are turned off for the same reason).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from convpress.errors import (
     CodecUnavailableError,
     ConvpressError,
     CorruptDataError,
+    DeadlineExceededError,
     InvalidParameterError,
     UnsupportedImageError,
 )
@@ -45,6 +45,7 @@ ERROR_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (CorruptDataError, 422),
     (UnsupportedImageError, 422),
     (CodecUnavailableError, 400),
+    (DeadlineExceededError, 504),
     (ConvpressError, 400),
     (ServiceBusyError, 503),
     (JobTimeoutError, 504),
@@ -194,8 +195,7 @@ def _add_routes(app: FastAPI) -> None:
         names, values = jobs.parse_sweep_request(codecs, qualities)
         settings = service.settings
         data = await read_upload_bytes(image, settings)
-        deadline = time.monotonic() + settings.timeout_s
-        return await service.pool.run(jobs.sweep_job, data, names, values, settings.max_pixels, deadline)
+        return await service.pool.run(jobs.sweep_job, data, names, values, settings.max_pixels)
 
     async def restore(
         service: Service, kind: str, image: UploadFile, parameter: float | None, reference: UploadFile | None

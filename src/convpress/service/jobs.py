@@ -22,10 +22,10 @@ from convpress.codecs import DEFAULT_QUALITY, Codec, codec_names, get_codec
 from convpress.codecs.base import QUALITY_MAX, QUALITY_MIN, check_quality
 from convpress.codecs.registry import codec_class
 from convpress.codecs.targets import encode_to_target, parse_size
+from convpress.deadline import check_deadline
 from convpress.errors import CodecUnavailableError, ConvpressError, InvalidParameterError, UnsupportedImageError
 from convpress.service import schemas
 from convpress.service.inputs import read_upload
-from convpress.service.limits import JobTimeoutError
 from convpress.service.metrics import distortion
 from convpress.zoo import shipped_models
 
@@ -177,14 +177,14 @@ def parse_sweep_request(codecs: str, qualities: str | None) -> tuple[list[str], 
 
 
 def sweep_job(
-    data: bytes, names: list[str], qualities: list[float], max_pixels: int, deadline: float
+    data: bytes, names: list[str], qualities: list[float], max_pixels: int
 ) -> schemas.SweepResult:
     """Rate-distortion points (bpp, PSNR) of each lossy codec over ``qualities``.
 
     Codecs that cannot sweep this image (lossless-only formats, or a mode the format cannot store)
-    are listed as skipped with the reason instead of failing the whole sweep. The sweep stops with
-    :class:`JobTimeoutError` once ``deadline`` (a :func:`time.monotonic` value) has passed, so a
-    timed-out request frees its worker.
+    are listed as skipped with the reason instead of failing the whole sweep. The sweep checks the
+    job's deadline (:mod:`convpress.deadline`) before each point, so a timed-out request frees its
+    worker.
     """
     start = time.perf_counter()
     image = read_upload(data, max_pixels).image
@@ -195,7 +195,7 @@ def sweep_job(
             skipped.append(schemas.SkippedCodec(codec=name, reason="lossless only: it has no quality to sweep"))
             continue
         try:
-            points = _sweep_codec(codec, image, qualities, deadline)
+            points = _sweep_codec(codec, image, qualities)
         except UnsupportedImageError as exc:
             skipped.append(schemas.SkippedCodec(codec=name, reason=str(exc)))
             continue
@@ -210,12 +210,11 @@ def sweep_job(
     )
 
 
-def _sweep_codec(codec: Codec, image: Image.Image, qualities: list[float], deadline: float) -> list[schemas.SweepPoint]:
+def _sweep_codec(codec: Codec, image: Image.Image, qualities: list[float]) -> list[schemas.SweepPoint]:
     encode_at = codec.quality_encoder(image)
     points = []
     for quality in qualities:
-        if time.monotonic() > deadline:
-            raise JobTimeoutError("the sweep ran out of time; try fewer codecs or a smaller image")
+        check_deadline()
         encoded = encode_at(quality)
         measured = distortion(image, codec.decode(encoded), with_ms_ssim=False)
         bpp = 8 * len(encoded) / (image.width * image.height)

@@ -10,11 +10,13 @@ by ``workers`` images being processed plus ``max_queue`` uploads waiting, each a
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from convpress.deadline import deadline
 from convpress.errors import InvalidParameterError
 
 T = TypeVar("T")
@@ -83,16 +85,17 @@ class WorkerPool:
     async def run(self, function: Callable[..., T], *args, **kwargs) -> T:
         """Run ``function`` on a worker thread and return its result, or raise busy/timeout errors.
 
-        A job still waiting when its request times out is cancelled; one already running cannot be
-        interrupted and finishes on its worker, which is why long jobs (sweeps) also check a
-        deadline of their own.
+        A job still waiting when its request times out is cancelled. One already running cannot be
+        interrupted, so it runs under the same deadline (:mod:`convpress.deadline`): the loops of
+        long work (sweeps, rate-target searches, refinement, overfitted encodes) stop at their next
+        step and free the worker.
         """
         if self._pending >= self.workers + self.max_queue:
             raise ServiceBusyError(
                 f"the server is busy ({self._pending} jobs in progress or waiting); try again shortly"
             )
         self._pending += 1
-        future = self._executor.submit(function, *args, **kwargs)
+        future = self._executor.submit(_before(time.monotonic() + self.timeout_s, function), *args, **kwargs)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
         except TimeoutError:
@@ -106,6 +109,16 @@ class WorkerPool:
     def shutdown(self) -> None:
         """Stop accepting work; waiting jobs are dropped, running ones finish in the background."""
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _before(at: float, function: Callable[..., T]) -> Callable[..., T]:
+    """``function`` run under :func:`convpress.deadline.deadline` ``at``."""
+
+    def bounded(*args, **kwargs) -> T:
+        with deadline(at):
+            return function(*args, **kwargs)
+
+    return bounded
 
 
 def too_large_message(size: int, limit: int, what: str = "upload") -> str:
