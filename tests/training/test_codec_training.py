@@ -51,3 +51,14 @@ def test_resume_keeps_the_stored_objective_and_takes_a_new_length(tmp_path, monk
     assert state["config"]["steps"] == 3
     assert state["config"]["extra"]["metric"] == "ms-ssim"
     assert state["config"]["extra"]["rate_proxy"] == "rounded"
+
+
+@pytest.mark.parametrize("metric", ["mse", "ms-ssim"])
+def test_validation_reports_the_runs_own_objective(tmp_path, tiny_codec_model, metric):
+    for seed in range(2):
+        Image.fromarray(natural_like(192, 192, 3, seed)).save(tmp_path / f"{seed}.png")
+    results = codec_training.kodak_validation(tiny_codec_model, tmp_path, metric, levels=(0.0, 7.0))()
+    assert results["bpp@0"] < results["bpp@7"]
+    assert {"loss@0", "psnr@7"} <= set(results)
+    # An MS-SSIM run is judged by MS-SSIM, which PSNR alone does not show.
+    assert ("ms_ssim@0" in results) == (metric == "ms-ssim")

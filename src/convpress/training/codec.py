@@ -28,8 +28,12 @@ def codec_step(metric: str):
     return step
 
 
-def kodak_validation(model: LearnedImageModel, folder: Path, count: int = 4, levels: tuple[float, ...] = (0.0, 3.5, 7.0)):
-    """Estimated bpp and PSNR on the first ``count`` images of a folder, at a few levels."""
+def kodak_validation(model: LearnedImageModel, folder: Path, metric: str = "mse", count: int = 4,
+                     levels: tuple[float, ...] = (0.0, 3.5, 7.0)):
+    """Estimated bpp, PSNR and the run's own loss on the first ``count`` images of a folder, at a few levels.
+
+    An MS-SSIM run also reports MS-SSIM, what it optimizes (its PSNR may fall while it improves).
+    """
     images = load_images(list_images([folder])[:count], progress=False)
     tensors = [torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float() / 255 for a in images]
 
@@ -38,9 +42,11 @@ def kodak_validation(model: LearnedImageModel, folder: Path, count: int = 4, lev
         results = {}
         device = next(model.parameters()).device
         for level in levels:
-            metrics = [rate_distortion_loss(model(x.to(device), torch.tensor([level], device=device)), x.to(device)) for x in tensors]
-            results[f"bpp@{level:g}"] = float(np.mean([m["bpp"] for m in metrics]))
-            results[f"psnr@{level:g}"] = float(np.mean([m["psnr"] for m in metrics]))
+            metrics = [rate_distortion_loss(model(x.to(device), torch.tensor([level], device=device)), x.to(device), metric)
+                       for x in tensors]
+            for key in ("bpp", "psnr", "loss", "ms_ssim"):
+                if key in metrics[0]:
+                    results[f"{key}@{level:g}"] = float(np.mean([m[key] for m in metrics]))
         return results
 
     return validate
@@ -95,7 +101,7 @@ def train_codec(
     trainer = Trainer(wrap_model(model, device), data, config, run_dir, codec_step(metric), device=device)
     if resume and checkpoint.exists():
         trainer.load()
-    validate = kodak_validation(model, validation_folder) if validation_folder and rank == 0 else None
+    validate = kodak_validation(model, validation_folder, metric) if validation_folder and rank == 0 else None
     try:
         trainer.run(validate, validate_every, time_limit_s=None if time_limit_minutes is None else 60 * time_limit_minutes)
     finally:

@@ -38,7 +38,10 @@ def rate_distortion_loss(output: dict, target: torch.Tensor, metric: str = "mse"
         raise ValueError(f"unknown distortion metric {metric!r}")
     loss = (lmbda * distortion + bpp).mean()
     psnr = 10 * torch.log10(1.0 / mse.detach().clamp(min=1e-10))
-    return {"loss": loss, "bpp": bpp.detach().mean(), "mse": mse.detach().mean(), "psnr": psnr.mean()}
+    parts = {"loss": loss, "bpp": bpp.detach().mean(), "mse": mse.detach().mean(), "psnr": psnr.mean()}
+    if metric == "ms-ssim":
+        parts["ms_ssim"] = similarity.detach().mean()
+    return parts
 
 
 # Maps the MSE lambdas onto MS-SSIM ones so a level keeps roughly its bitrate: CompressAI's
