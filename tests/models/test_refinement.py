@@ -76,6 +76,22 @@ def test_refusals_are_clear(tiny, image):
     factorized = model_from_config({"family": "factorized", "widths": [8, 16, 16], "latent": 24})
     with pytest.raises(UnsupportedImageError, match="needs a hyperprior model"):
         refine_latents(factorized, image, latents, 2.0, (64, 80), iterations=1)
+    with pytest.raises(UnsupportedImageError, match="MS-SSIM needs images of at least 161 px a side, got 80x64"):
+        refine_latents(tiny, image, latents, 2.0, (64, 80), iterations=1, metric="ms-ssim")
+
+
+def test_an_ms_ssim_model_is_refined_for_ms_ssim(tiny):
+    """The objective follows the weights' training metric, and it is not MSE's."""
+    image = torch.from_numpy(natural_like(192, 192, 3, 6)).permute(2, 0, 1)[None].float() / 255
+    latents = _latents(tiny, image, 3.0)
+
+    def ms_ssim_loss(candidate):
+        return _rounded_loss(tiny, image, candidate, 3.0, (192, 192), "ms-ssim")[0]
+
+    for_ms_ssim = refine_latents(tiny, image, latents, 3.0, (192, 192), iterations=20, progress=False, metric="ms-ssim")
+    for_mse = refine_latents(tiny, image, latents, 3.0, (192, 192), iterations=20, progress=False)
+    assert ms_ssim_loss(for_ms_ssim) < 0.99 * ms_ssim_loss(latents)
+    assert ms_ssim_loss(for_ms_ssim) < ms_ssim_loss(for_mse)
 
 
 def test_refinement_stops_at_the_callers_deadline(tiny, image):

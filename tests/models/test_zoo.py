@@ -18,3 +18,10 @@ def test_presets_build_and_unknown_names_are_refused():
     assert model.config["latent"] == PRESETS["cp-tiny"]["latent"]
     with pytest.raises(CodecUnavailableError, match="unknown model 'nope'"):
         create_model("nope")
+
+
+def test_a_models_training_metric_comes_from_its_weights_file():
+    from convpress.models.loading import load_model_file
+
+    assert load_model_file(WEIGHTS_DIR / "cp-checkerboard.safetensors").metric == "mse"
+    assert load_model_file(WEIGHTS_DIR / "cp-checkerboard-msssim.safetensors").metric == "ms-ssim"

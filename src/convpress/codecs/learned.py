@@ -110,7 +110,7 @@ class Encoding:
 
     def __init__(self, loaded: LoadedModel, image: Image.Image, tile: int = DEFAULT_TILE, refine: int = 0) -> None:
         if refine:
-            check_refinable(image.width, image.height)
+            check_refinable(image.width, image.height, loaded.metric)
         self.loaded = loaded
         self.prepared = prepare(image)
         self.tile = tile
@@ -151,7 +151,8 @@ class Encoding:
     def _refined(self, latents: torch.Tensor, level: float) -> torch.Tensor:
         prepared = self.prepared
         image = prepared.pixels.float().div_(255.0)
-        return refine_latents(self.loaded.model, image, latents, level, (prepared.height, prepared.width), self.refine)
+        size = (prepared.height, prepared.width)
+        return refine_latents(self.loaded.model, image, latents, level, size, self.refine, metric=self.loaded.metric)
 
     def _tile_size(self) -> int:
         height, width = self.padded_size

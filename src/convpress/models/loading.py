@@ -36,6 +36,12 @@ class LoadedModel:
     weights_hash: bytes
     metadata: dict
 
+    @property
+    def metric(self) -> str:
+        """The distortion the weights were trained for, ``"mse"`` or ``"ms-ssim"``, from their training record."""
+        record = json.loads(self.metadata.get("train_config") or "{}")
+        return record.get("extra", {}).get("metric", "mse")
+
 
 def save_model_file(path: Path, name: str, model: LearnedImageModel, tables: ModelTables, extra: dict | None = None, half: bool = True) -> bytes:
     """Write ``model`` and ``tables`` to ``path``; returns the file's bytes."""

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from convpress.deadline import check_deadline
 from convpress.errors import UnsupportedImageError
+from convpress.evaluation.metrics import MS_SSIM_MIN_SIDE
 from convpress.models.autoencoders import HyperpriorModel
 from convpress.models.compression import HYPER_STRIDE, pad_to_multiple
 from convpress.models.entropy import round_ste
@@ -40,9 +41,9 @@ REFINE_MAX_PIXELS = 4_000_000
 
 def rate_distortion(
     model: HyperpriorModel, image: torch.Tensor, latents: torch.Tensor, level: float, size: tuple[int, int],
-    temperature: float | None = None, generator: torch.Generator | None = None,
+    temperature: float | None = None, generator: torch.Generator | None = None, metric: str = "mse",
 ) -> dict[str, torch.Tensor]:
-    """The training objective (:func:`rate_distortion_loss`) of coding ``latents`` (gain applied) for ``image``.
+    """The training objective (:func:`rate_distortion_loss`, ``metric``) of coding ``latents`` (gain applied) for ``image``.
 
     ``image`` is the padded image [1, 3, H', W'] in 0-1; only its top-left ``size`` (height, width)
     counts, as only it is decoded. Differentiable in ``latents``: through straight-through
@@ -63,7 +64,7 @@ def rate_distortion(
         x_hat = model.g_s(y_hat * decoder_gain)[:, :, :height, :width]
     output = {"x_hat": x_hat, "lmbda": model.gain.lmbda(level_tensor),
               "likelihoods": {"y": model.gaussian.likelihood(y_hat, means, scales), "z": model.hyper_prior.likelihood(z_hat)}}
-    return rate_distortion_loss(output, image[:, :, :height, :width])
+    return rate_distortion_loss(output, image[:, :, :height, :width], metric)
 
 
 def annealed_round(x: torch.Tensor, temperature: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -82,31 +83,34 @@ def annealed_round(x: torch.Tensor, temperature: float, generator: torch.Generat
 
 def refine_latents(
     model: HyperpriorModel, image: torch.Tensor, latents: torch.Tensor, level: float, size: tuple[int, int],
-    iterations: int, learning_rate: float = REFINE_LEARNING_RATE, progress: bool = True,
+    iterations: int, learning_rate: float = REFINE_LEARNING_RATE, progress: bool = True, metric: str = "mse",
 ) -> torch.Tensor:
     """The best latents found in ``iterations`` Adam steps from ``latents``; never worse than them.
 
     The steps follow the annealed relaxation; every :data:`CHECK_EVERY` steps the true (rounded)
-    loss is measured, and the latents with the lowest one are returned.
+    loss is measured, and the latents with the lowest one are returned. ``metric`` is the
+    distortion the weights were trained for (``LoadedModel.metric``): refining an MS-SSIM model
+    for MSE would undo what its training bought.
     """
     if not isinstance(model, HyperpriorModel):
         raise UnsupportedImageError(f"latent refinement needs a hyperprior model, not a {model.family} one")
-    check_refinable(size[1], size[0])
+    check_refinable(size[1], size[0], metric)
     current = latents.detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([current], lr=learning_rate)
     generator = torch.Generator().manual_seed(0)  # the same image and settings give the same file
-    best, best_loss = latents.detach().clone(), _rounded_loss(model, image, latents, level, size)[0]
+    best, best_loss = latents.detach().clone(), _rounded_loss(model, image, latents, level, size, metric)[0]
     bar = tqdm(range(iterations), desc="refining latents", unit="it", leave=False, disable=None if progress else True)
     with torch.enable_grad():
         for step in bar:
             check_deadline()
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate * 0.5 * (1 + math.cos(math.pi * step / iterations))
-            loss = rate_distortion(model, image, current, level, size, annealing_temperature(step / iterations), generator)["loss"]
+            temperature = annealing_temperature(step / iterations)
+            loss = rate_distortion(model, image, current, level, size, temperature, generator, metric)["loss"]
             (current.grad,) = torch.autograd.grad(loss, current)
             optimizer.step()
             if (step + 1) % CHECK_EVERY == 0 or step + 1 == iterations:
-                rounded, bpp, psnr = _rounded_loss(model, image, current, level, size)
+                rounded, bpp, psnr = _rounded_loss(model, image, current, level, size, metric)
                 bar.set_postfix(bpp=f"{bpp:.3f}", psnr=f"{psnr:.2f}", refresh=False)
                 if rounded < best_loss:
                     best, best_loss = current.detach().clone(), rounded
@@ -114,11 +118,16 @@ def refine_latents(
     return best
 
 
-def check_refinable(width: int, height: int) -> None:
-    """Refuse, before any work, an image too large for refinement's whole-image autograd graph."""
+def check_refinable(width: int, height: int, metric: str = "mse") -> None:
+    """Refuse, before any work, an image too large for refinement's whole-image autograd graph, or
+    too small for the MS-SSIM of an MS-SSIM model."""
     if width * height > REFINE_MAX_PIXELS:
         raise UnsupportedImageError(
             f"latent refinement handles images up to {REFINE_MAX_PIXELS / 1e6:g} megapixels, got {width}x{height}"
+        )
+    if metric == "ms-ssim" and min(width, height) < MS_SSIM_MIN_SIDE:
+        raise UnsupportedImageError(
+            f"refining for MS-SSIM needs images of at least {MS_SSIM_MIN_SIDE} px a side, got {width}x{height}"
         )
 
 
@@ -128,8 +137,8 @@ def annealing_temperature(progress: float) -> float:
 
 
 def _rounded_loss(model: HyperpriorModel, image: torch.Tensor, latents: torch.Tensor, level: float,
-                  size: tuple[int, int]) -> tuple[float, float, float]:
+                  size: tuple[int, int], metric: str = "mse") -> tuple[float, float, float]:
     """The loss, bpp and PSNR of the rounded code of ``latents``."""
     with torch.no_grad():
-        parts = rate_distortion(model, image, latents, level, size)
+        parts = rate_distortion(model, image, latents, level, size, metric=metric)
     return parts["loss"].item(), parts["bpp"].item(), parts["psnr"].item()
