@@ -35,7 +35,7 @@ def kodak_validation(model: LearnedImageModel, folder: Path, metric: str = "mse"
     An MS-SSIM run also reports MS-SSIM, what it optimizes (its PSNR may fall while it improves).
     """
     images = load_images(list_images([folder])[:count], progress=False)
-    tensors = [torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float() / 255 for a in images]
+    tensors = [torch.tensor(a).permute(2, 0, 1)[None].float() / 255 for a in images]
 
     @torch.no_grad()
     def validate() -> dict:
