@@ -65,7 +65,7 @@ def mean_curve(rows: list[dict], image: str | None = None, ms_ssim: bool = False
     points = []
     for quality in sorted({row["quality"] for row in rows}):
         chosen = [r for r in rows if r["quality"] == quality and (image is None or r["image"] == image)]
-        score = ms_ssim_db(np.mean([r["ms-ssim-rgb"] for r in chosen])) if ms_ssim else np.mean([r["psnr-rgb"] for r in chosen])
+        score = ms_ssim_db(np.mean([r["ms-ssim"] for r in chosen])) if ms_ssim else np.mean([r["psnr-rgb"] for r in chosen])
         points.append([np.mean([r["bpp"] for r in chosen]), score, np.mean([r["enc_s"] for r in chosen])])
     return np.array(points)
 
