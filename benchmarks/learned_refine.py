@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from convpress.cli import main as convpress_main
-from convpress.evaluation.bdrate import bd_psnr, bd_rate
 from convpress.codecs.learned import load_model
+from convpress.evaluation.bdrate import bd_psnr, bd_rate
 from convpress.evaluation.metrics import ms_ssim_db
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -99,13 +99,20 @@ def estimate_noise_sigma(image: np.ndarray, patch: int = 7, max_patches: int = 5
     Colour images use the patch PCA of Chen, Zhu and Heng (ICCV 2015) on patches of all channels:
     their covariance has eigenvalues that are noise variance plus image structure; the image
     occupies few of the 3 x 49 directions, so the largest tail of eigenvalues whose mean equals
-    its median is pure noise, and that mean is sigma^2 (CBSD68, sigma 25: 24.95 +- 0.10).
+    its median is pure noise, and that mean is sigma^2 (CBSD68, sigma 25: 24.97 +- 0.07).
     A gray patch has only 49 directions, too few for that rule: on textured images structure
-    fills the tail (BSD68, sigma 25: 26.3 +- 1.4, up to 33). Gray images therefore use Liu,
-    Tanaka and Okutomi (IEEE TIP 2013), see ``_weak_texture_sigma``: 24.72 +- 0.29 there, and the
-    denoiser loses less from under- than from over-estimating (-0.013 dB at 3 % under, -0.037
-    dB at 3 % over, BSD68).
+    fills the tail (BSD68, sigma 25: 26.3 +- 1.3, up to 31.4). Gray images therefore use Liu,
+    Tanaka and Okutomi (IEEE TIP 2013), see ``_weak_texture_sigma``: 24.7 +- 0.25 there.
+    (``benchmarks/noise_estimate.py`` prints these figures.)
     """
+    patches = noise_patches(image, patch, max_patches)
+    if patches.shape[1] == patch * patch:
+        return _weak_texture_sigma(patches, patch)
+    return float(np.sqrt(tail_noise_variance(patches)))
+
+
+def noise_patches(image: np.ndarray, patch: int = 7, max_patches: int = 50_000) -> np.ndarray:
+    """Rows of ``patch`` x ``patch`` x channels pixels (float64), on a grid thinned to about ``max_patches``."""
     array = np.asarray(image, dtype=np.float64)
     if array.ndim == 2:
         array = array[:, :, None]
@@ -113,15 +120,13 @@ def estimate_noise_sigma(image: np.ndarray, patch: int = 7, max_patches: int = 5
         raise InvalidParameterError(f"image too small to estimate its noise (needs {patch}x{patch} pixels)")
     windows = sliding_window_view(array, (patch, patch), axis=(0, 1))
     step = max(1, int(np.ceil(np.sqrt(windows.shape[0] * windows.shape[1] / max_patches))))
-    patches = windows[::step, ::step].reshape(-1, array.shape[2] * patch * patch)
-    if array.shape[2] == 1:
-        return _weak_texture_sigma(patches, patch)
-    return float(np.sqrt(_noise_tail_variance(np.linalg.eigvalsh(np.cov(patches, rowvar=False)))))
+    return windows[::step, ::step].reshape(-1, array.shape[2] * patch * patch)
 
 
-def _noise_tail_variance(eigenvalues: np.ndarray) -> float:
-    """Chen et al.'s rule: the mean of the largest tail of small eigenvalues whose mean is its median."""
-    eigenvalues = np.sort(eigenvalues)
+def tail_noise_variance(patches: np.ndarray) -> float:
+    """Chen et al.'s rule: the mean of the largest tail of the patch covariance's smallest eigenvalues
+    whose mean is its median."""
+    eigenvalues = np.sort(np.linalg.eigvalsh(np.cov(patches, rowvar=False)))
     for count in range(len(eigenvalues), 0, -1):
         tail = eigenvalues[:count]
         tau = tail.mean()
