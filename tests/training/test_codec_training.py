@@ -62,3 +62,22 @@ def test_validation_reports_the_runs_own_objective(tmp_path, tiny_codec_model, m
     assert {"loss@0", "psnr@7"} <= set(results)
     # An MS-SSIM run is judged by MS-SSIM, which PSNR alone does not show.
     assert ("ms_ssim@0" in results) == (metric == "ms-ssim")
+
+
+def test_a_wider_run_starts_from_narrower_weights_and_keeps_its_architecture(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(natural_like(64, 64, 3, 0)).save(folder / "0.png")
+    torch.save({"model": codec_training.create_model("cp-tiny").state_dict()}, tmp_path / "narrow.pt")
+    common = ["train", "--data", str(folder), "--name", "w", "--model", "cp-tiny", "--batch-size", "1", "--crop", "64",
+              "--final-crop", "64", "--threads", "1", "--no-bf16", "--runs-dir", str(tmp_path / "runs"), "--steps", "1"]
+    assert main([*common, "--widths", "8", "16", "24", "--latent", "32", "--widen", "--init-from", str(tmp_path / "narrow.pt")]) == 0
+    assert main([*common, "--resume", "--steps", "2"]) == 0
+    state = torch.load(tmp_path / "runs" / "w" / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 2
+    assert state["model"]["g_a.6.weight"].shape == (32, 24, 5, 5)
+
+
+def test_widen_needs_initial_weights(tmp_path, capsys):
+    assert main(["train", "--data", str(tmp_path), "--name", "w", "--widen", "--latent", "320"]) == 2
+    assert "--widen needs --init-from" in capsys.readouterr().err

@@ -64,6 +64,13 @@ class LearnedImageModel(nn.Module):
     def noisy_rate(self) -> bool:
         return self.training and self.rate_proxy == "noise"
 
+    def channel_blocks(self) -> dict[str, dict[int, int]]:
+        """Tensor dimensions that concatenate blocks of latent channels: {name: {dim: block count}}.
+
+        Widening (:mod:`convpress.models.widening`) grows each block at its own end.
+        """
+        return {}
+
     def quantize_proxy(self, x: torch.Tensor) -> torch.Tensor:
         """The values whose likelihood is the rate: noisy in "noise" training, else rounded (real codes)."""
         return add_uniform_noise(x) if self.noisy_rate else round_ste(x)
@@ -121,6 +128,15 @@ class HyperpriorModel(LearnedImageModel):
         x_hat = self.synthesize(y_hat * decoder_gain)
         likelihoods = {"y": y_likelihood, "z": self.hyper_prior.likelihood(z_tilde)}
         return {"x_hat": x_hat, "likelihoods": likelihoods, "lmbda": self.gain.lmbda(level)}
+
+    def channel_blocks(self) -> dict[str, dict[int, int]]:
+        """``[means, scales]`` outputs, and the entropy parameters' ``[hyper means, hyper scales, context]`` input."""
+        parameters_in = 3 if self.context is not None else 2
+        return {
+            "h_s.4.weight": {0: 2}, "h_s.4.bias": {0: 2},
+            "entropy_parameters.0.weight": {1: parameters_in},
+            "entropy_parameters.4.weight": {0: 2}, "entropy_parameters.4.bias": {0: 2},
+        }
 
     def gaussian_parameters(self, y: torch.Tensor, hyper: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Means and scales for every latent, anchors from the hyperprior, the rest with context."""

@@ -61,6 +61,8 @@ def train_codec(
     metric: str = "mse",
     rate_proxy: str = "noise",
     init_from: Path | None = None,
+    widen: bool = False,
+    architecture: dict | None = None,
     validation_folder: Path | None = None,
     validate_every: int = 1000,
     downscale: float = 2.0,
@@ -69,7 +71,9 @@ def train_codec(
 ) -> Trainer:
     """Train (or resume) a variable-rate codec; checkpoints go to ``runs_dir/name``.
 
-    ``rate_proxy``: see :attr:`LearnedImageModel.rate_proxy`.
+    ``rate_proxy``: see :attr:`LearnedImageModel.rate_proxy`. ``architecture`` overrides the preset's
+    sizes (``widths``, ``latent``, ``hyper``); with ``widen``, ``init_from`` may hold a narrower network
+    of the same family, widened without changing what it computes (:mod:`convpress.models.widening`).
     A resumed run keeps its stored settings (objective and data augmentation included), except the
     thread count and, when ``resume_steps`` is given, its length: a run can be shortened or
     lengthened, its lr milestones being fractions of it.
@@ -86,9 +90,9 @@ def train_codec(
         downscale = config.extra.get("downscale", 2.0)  # not stored by runs of earlier versions, which used 2
         rate_proxy = config.extra.get("rate_proxy", "noise")  # likewise
     else:
-        model = create_model(model_name)
+        model = create_model(model_name, **(architecture or {}))
         if init_from is not None:
-            load_initial_weights(model, init_from)
+            load_initial_weights(model, init_from, widen=widen)
         config.extra.update(metric=metric, downscale=downscale, rate_proxy=rate_proxy)
     torch.set_num_threads(config.threads)
     rank, _ = init_distributed()
