@@ -13,6 +13,11 @@ image at one rate with a short effort to check the setup::
 
     PYTHONPATH=src python benchmarks/overfit_kodak.py --images kodim23 --qualities 60 --efforts fast
 
+How quality grows with the iteration count, on a crop so that long runs stay affordable::
+
+    PYTHONPATH=src python benchmarks/overfit_kodak.py --images kodim23 --crop 128 256 256 --qualities 60 \
+        --iterations 1000 3000 9000 --no-vvc
+
 Results go to stdout as a table and to ``--json`` if given.
 """
 
@@ -114,15 +119,27 @@ def bd_rate(anchor: list[dict], test: list[dict]) -> float | None:
     return None if np.isnan(value) else value
 
 
+def overfit_budgets(args: argparse.Namespace) -> list[tuple[str, dict]]:
+    """(label, codec options) of every overfit curve: explicit iteration counts, else effort presets."""
+    if args.iterations:
+        return [(f"{count}it", {"iterations": count}) for count in args.iterations]
+    return [(effort, {"effort": effort}) for effort in args.efforts]
+
+
 def run(args: argparse.Namespace) -> list[dict]:
     ffmpeg = vvc_ffmpeg() if not args.no_vvc else None
     rows = []
     for name in args.images:
         path = KODAK / f"{name}.png"
         image = Image.open(path).convert("RGB")
-        for effort in args.efforts:
+        if args.crop:
+            top, left, size = args.crop
+            image = image.crop((left, top, left + size, top + size))
+            path = Path(tempfile.mkdtemp()) / f"{name}-crop.png"  # VVC reads a file
+            image.save(path)
+        for label, budget in overfit_budgets(args):
             for quality in args.qualities:
-                row = measure("overfit", image, quality, f"overfit-{effort}", effort=effort, threads=args.threads)
+                row = measure("overfit", image, quality, f"overfit-{label}", threads=args.threads, **budget)
                 rows.append({"image": name, **row})
                 print(json.dumps(rows[-1]), flush=True)
         for codec, qualities in ANCHOR_QUALITIES.items():
@@ -156,6 +173,9 @@ def main() -> None:
     parser.add_argument("--images", nargs="+", default=list(IMAGES))
     parser.add_argument("--qualities", nargs="+", type=float, default=list(OVERFIT_QUALITIES))
     parser.add_argument("--efforts", nargs="+", default=list(EFFORT_ITERATIONS), choices=list(EFFORT_ITERATIONS))
+    parser.add_argument("--iterations", nargs="+", type=int, help="iteration counts to run instead of --efforts")
+    parser.add_argument("--crop", nargs=3, type=int, metavar=("TOP", "LEFT", "SIZE"),
+                        help="code a SIZE x SIZE crop of each image instead of the whole image")
     parser.add_argument("--threads", type=int, default=2, help="encoder threads of the overfit codec")
     parser.add_argument("--no-vvc", action="store_true", help="skip the VVC anchor")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
