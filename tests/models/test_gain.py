@@ -29,3 +29,14 @@ def test_higher_rate_levels_start_with_larger_gains():
 def test_quality_scale_maps_linearly_onto_levels():
     assert quality_to_level(1, 8) == 0 and quality_to_level(100, 8) == 7
     assert quality_to_level(50.5, 8) == 3.5 and quality_to_level(0, 8) == 0 and quality_to_level(150, 8) == 7
+
+
+def test_retargeted_gains_interpolate_inside_and_extend_the_outer_lines():
+    from convpress.models.gain import retarget_log_gains
+
+    old = torch.tensor([0.01, 0.04, 0.16])
+    table = torch.tensor([[0.0, 1.0], [1.0, 1.0], [3.0, 1.0]])
+    new = torch.tensor([0.0025, 0.02, 0.04, 0.32])
+    result = retarget_log_gains(old, table, new)
+    # Below and above the trained lambdas the outer segments' lines go on (+1 per factor 4 below, +2 above).
+    torch.testing.assert_close(result, torch.tensor([[-1.0, 1.0], [0.5, 1.0], [1.0, 1.0], [4.0, 1.0]]))

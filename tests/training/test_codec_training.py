@@ -71,13 +71,15 @@ def test_a_wider_run_starts_from_narrower_weights_and_keeps_its_architecture(tmp
     torch.save({"model": codec_training.create_model("cp-tiny").state_dict()}, tmp_path / "narrow.pt")
     common = ["train", "--data", str(folder), "--name", "w", "--model", "cp-tiny", "--batch-size", "1", "--crop", "64",
               "--final-crop", "64", "--threads", "1", "--no-bf16", "--runs-dir", str(tmp_path / "runs"), "--steps", "1"]
-    assert main([*common, "--widths", "8", "16", "24", "--latent", "32", "--widen", "--init-from", str(tmp_path / "narrow.pt")]) == 0
+    assert main([*common, "--widths", "8", "16", "24", "--latent", "32", "--grow", "--init-from", str(tmp_path / "narrow.pt")]) == 0
     assert main([*common, "--resume", "--steps", "2"]) == 0
     state = torch.load(tmp_path / "runs" / "w" / "checkpoint.pt", weights_only=True)
     assert state["step"] == 2
     assert state["model"]["g_a.6.weight"].shape == (32, 24, 5, 5)
 
 
-def test_widen_needs_initial_weights(tmp_path, capsys):
-    assert main(["train", "--data", str(tmp_path), "--name", "w", "--widen", "--latent", "320"]) == 2
-    assert "--widen needs --init-from" in capsys.readouterr().err
+def test_grow_needs_initial_weights_and_lambdas_must_increase(tmp_path, capsys):
+    assert main(["train", "--data", str(tmp_path), "--name", "w", "--grow", "--latent", "320"]) == 2
+    assert "--grow needs --init-from" in capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path), "--name", "w", "--lambdas", "0.01", "0.001"]) == 2
+    assert "--lambdas must increase" in capsys.readouterr().err

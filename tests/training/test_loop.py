@@ -116,7 +116,7 @@ def test_initial_weights_of_another_architecture_are_refused_clearly(tmp_path):
         load_initial_weights(create_model("cp-tiny"), tmp_path / "missing.pt")
 
 
-def test_initial_weights_can_be_widened_from_a_narrower_network(tmp_path):
+def test_initial_weights_can_grow_from_a_narrower_network(tmp_path):
     from convpress.errors import ConvpressError
     from convpress.training.loop import load_initial_weights
 
@@ -126,8 +126,8 @@ def test_initial_weights_can_be_widened_from_a_narrower_network(tmp_path):
     wide = create_model("cp-tiny", latent=32)
     with pytest.raises(ConvpressError, match="do not fit this architecture"):
         load_initial_weights(wide, tmp_path / "checkpoint.pt")
-    load_initial_weights(wide, tmp_path / "checkpoint.pt", widen=True)
+    load_initial_weights(wide, tmp_path / "checkpoint.pt", grow=True)
     assert torch.equal(wide.state_dict()["g_a.0.weight"], source.state_dict()["g_a.0.weight"])
     assert torch.equal(wide.state_dict()["h_a.0.weight"][:, 24:], torch.zeros(16, 8, 3, 3))
-    with pytest.raises(ConvpressError, match="cannot be widened"):
-        load_initial_weights(create_model("cp-tiny", latent=16), tmp_path / "checkpoint.pt", widen=True)
+    with pytest.raises(ConvpressError, match="cannot grow into"):
+        load_initial_weights(create_model("cp-tiny", latent=16), tmp_path / "checkpoint.pt", grow=True)

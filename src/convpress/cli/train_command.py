@@ -28,8 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--widths", type=int, nargs=3, metavar=("W1", "W2", "W3"),
                         help="transform widths at 1/2, 1/4 and 1/8 resolution (default: the preset's)")
     parser.add_argument("--latent", type=int, help="latent channels (default: the preset's)")
-    parser.add_argument("--widen", action="store_true",
-                        help="--init-from holds a narrower network: widen it so it computes the same, then train")
+    parser.add_argument("--lambdas", type=float, nargs="+", metavar="LAMBDA",
+                        help="the rates to train, increasing (default: the preset's eight, 0.0018 to 0.18)")
+    parser.add_argument("--grow", action="store_true",
+                        help="--init-from holds a smaller network (narrower, or for fewer rates): grow it so it "
+                        "computes the same at its old rates, then train")
     add_training_arguments(parser, steps=None, batch_size=8, final_crop=256, lr=5e-4, lr_milestones=[0.8, 0.95], downscale=2.0,
                            steps_help=f"training steps (default {DEFAULT_STEPS}); with --resume: a new length for the run")
     parser.add_argument("--val-data", type=Path, help="folder of validation images (e.g. Kodak), for monitoring only")
@@ -86,13 +89,16 @@ def run_train(args: argparse.Namespace) -> int:
     from convpress.training.codec import train_codec
 
     stop_on_sigterm()
-    if args.widen and args.init_from is None:
-        raise ConvpressError("--widen needs --init-from (the narrower weights to start from)")
-    architecture = {key: value for key, value in (("widths", args.widths), ("latent", args.latent)) if value is not None}
+    if args.grow and args.init_from is None:
+        raise ConvpressError("--grow needs --init-from (the smaller weights to start from)")
+    if args.lambdas and any(b <= a for a, b in zip(args.lambdas, args.lambdas[1:])):
+        raise ConvpressError("--lambdas must increase")
+    architecture = {key: value for key, value in (("widths", args.widths), ("latent", args.latent), ("lambdas", args.lambdas))
+                    if value is not None}
     config = training_config(args, DEFAULT_STEPS if args.steps is None else args.steps, model=args.model)
     train_codec(
         config, args.data, args.model, args.runs_dir, args.resume, metric=args.metric, rate_proxy=args.rate_proxy,
-        init_from=args.init_from, widen=args.widen, architecture=architecture,
+        init_from=args.init_from, grow=args.grow, architecture=architecture,
         validation_folder=args.val_data, validate_every=args.validate_every, downscale=args.downscale,
         time_limit_minutes=args.time_limit, resume_steps=args.steps if args.resume else None,
     )

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from convpress.models.entropy import FactorizedPrior, GaussianConditional, add_uniform_noise, round_ste
-from convpress.models.gain import DEFAULT_LAMBDAS, GainUnits
+from convpress.models.gain import DEFAULT_LAMBDAS, GainUnits, retarget_log_gains
 from convpress.models.layers import CheckerboardMaskedConv, anchor_mask
 from convpress.models.transforms import analysis, hyper_analysis, hyper_synthesis, synthesis
 
@@ -67,9 +67,22 @@ class LearnedImageModel(nn.Module):
     def channel_blocks(self) -> dict[str, dict[int, int]]:
         """Tensor dimensions that concatenate blocks of latent channels: {name: {dim: block count}}.
 
-        Widening (:mod:`convpress.models.widening`) grows each block at its own end.
+        Widening (:mod:`convpress.models.growth`) grows each block at its own end.
         """
         return {}
+
+    def retarget_levels(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``state`` with its gain tables carried to this model's lambdas (more or other rates).
+
+        Every rate the old weights covered is reproduced exactly (same gains at the same lambda);
+        rates beyond them start from the extrapolated gains (:func:`retarget_log_gains`).
+        """
+        old = state.get("gain.lambdas")
+        if old is None or (old.shape == self.gain.lambdas.shape and torch.equal(old, self.gain.lambdas)):
+            return state
+        retargeted = {name: retarget_log_gains(old, state[name], self.gain.lambdas)
+                      for name in ("gain.log_encoder_gain", "gain.log_decoder_gain")}
+        return {**state, **retargeted, "gain.lambdas": self.gain.lambdas.clone()}
 
     def quantize_proxy(self, x: torch.Tensor) -> torch.Tensor:
         """The values whose likelihood is the rate: noisy in "noise" training, else rounded (real codes)."""

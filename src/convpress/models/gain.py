@@ -51,9 +51,25 @@ class GainUnits(nn.Module):
         return torch.exp(self._interpolate(torch.log(self.lambdas).view(-1, 1), level)).view(-1)
 
 
+def retarget_log_gains(old_lambdas: torch.Tensor, table: torch.Tensor, new_lambdas: torch.Tensor) -> torch.Tensor:
+    """A log-gain table [levels, C] trained at ``old_lambdas``, carried to ``new_lambdas``.
+
+    Linear in log-lambda: between trained levels it is the interpolation the codec already uses for
+    continuous levels, so the old rates are kept exactly; beyond them it extends the two outermost
+    levels' line (high-rate theory has log-gain ~ 0.5 log lambda), the start for training new rates.
+    """
+    x_old, x_new = torch.log(old_lambdas.double()), torch.log(new_lambdas.double())
+    if not bool((x_old[1:] > x_old[:-1]).all()):
+        raise ValueError("the trained lambdas must increase")
+    right = torch.searchsorted(x_old, x_new).clamp(1, len(x_old) - 1)
+    weight = ((x_new - x_old[right - 1]) / (x_old[right] - x_old[right - 1])).view(-1, 1)
+    low, high = table[right - 1].double(), table[right].double()
+    return (low + weight * (high - low)).to(table.dtype)
+
+
 def quality_to_level(quality: float, levels: int) -> float:
     """Map the common quality scale 1..100 linearly onto the continuous level 0..levels-1."""
     return (min(max(quality, 1.0), 100.0) - 1.0) / 99.0 * (levels - 1)
 
 
-__all__ = ["DEFAULT_LAMBDAS", "GainUnits", "quality_to_level"]
+__all__ = ["DEFAULT_LAMBDAS", "GainUnits", "quality_to_level", "retarget_log_gains"]

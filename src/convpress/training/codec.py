@@ -61,7 +61,7 @@ def train_codec(
     metric: str = "mse",
     rate_proxy: str = "noise",
     init_from: Path | None = None,
-    widen: bool = False,
+    grow: bool = False,
     architecture: dict | None = None,
     validation_folder: Path | None = None,
     validate_every: int = 1000,
@@ -72,8 +72,8 @@ def train_codec(
     """Train (or resume) a variable-rate codec; checkpoints go to ``runs_dir/name``.
 
     ``rate_proxy``: see :attr:`LearnedImageModel.rate_proxy`. ``architecture`` overrides the preset's
-    sizes (``widths``, ``latent``, ``hyper``); with ``widen``, ``init_from`` may hold a narrower network
-    of the same family, widened without changing what it computes (:mod:`convpress.models.widening`).
+    sizes (``widths``, ``latent``, ``hyper``); with ``grow``, ``init_from`` may hold a smaller network
+    of the same family (narrower, or for other rates), grown without changing what it computes (:mod:`convpress.models.growth`).
     A resumed run keeps its stored settings (objective and data augmentation included), except the
     thread count and, when ``resume_steps`` is given, its length: a run can be shortened or
     lengthened, its lr milestones being fractions of it.
@@ -92,7 +92,7 @@ def train_codec(
     else:
         model = create_model(model_name, **(architecture or {}))
         if init_from is not None:
-            load_initial_weights(model, init_from, widen=widen)
+            load_initial_weights(model, init_from, grow=grow)
         config.extra.update(metric=metric, downscale=downscale, rate_proxy=rate_proxy)
     torch.set_num_threads(config.threads)
     rank, _ = init_distributed()

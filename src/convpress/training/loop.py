@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from convpress.errors import ConvpressError
-from convpress.models.widening import widen_state_dict
+from convpress.models.growth import grow_state_dict
 from convpress.training.data import RandomCrops
 
 
@@ -205,14 +205,14 @@ def _tensorboard_writer(run_dir: Path):
     return SummaryWriter(str(run_dir / "tensorboard"))
 
 
-def load_initial_weights(model: torch.nn.Module, path: Path, widen: bool = False) -> None:
+def load_initial_weights(model: torch.nn.Module, path: Path, grow: bool = False) -> None:
     """Start ``model`` from the weights of a training checkpoint (.pt) or a shipped weights file.
 
     A weights file (.safetensors, learned-codec or restoration) is how a fine-tuning run starts
     when the original run's checkpoints are gone: only the shipped weights survive every machine.
-    Only the network's weights are taken (no optimizer state, step or schedule). With ``widen`` the
-    weights may come from a narrower network, which ``model`` then reproduces exactly
-    (:func:`convpress.models.widening.widen_state_dict`).
+    Only the network's weights are taken (no optimizer state, step or schedule). With ``grow`` the
+    weights may come from a smaller network (narrower, or for fewer rates), which ``model`` reproduces
+    (:func:`convpress.models.growth.grow_state_dict`).
     """
     path = Path(path)
     if not path.is_file():
@@ -227,11 +227,11 @@ def load_initial_weights(model: torch.nn.Module, path: Path, widen: bool = False
     else:
         state = torch.load(path, map_location="cpu", weights_only=True)["model"]
     try:
-        if widen:
-            state = widen_state_dict(model, state)
+        if grow:
+            state = grow_state_dict(model, state)
         model.load_state_dict(state)
     except ValueError as exc:
-        raise ConvpressError(f"--widen: the weights in {path} cannot be widened to this architecture ({exc})") from exc
+        raise ConvpressError(f"--grow: the weights in {path} cannot grow into this architecture ({exc})") from exc
     except RuntimeError as exc:
         first_line = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
         raise ConvpressError(f"--init-from: the weights in {path} do not fit this architecture ({first_line})") from exc

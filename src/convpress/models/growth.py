@@ -1,4 +1,4 @@
-"""Function-preserving widening: start a wider network from the weights of a narrower one.
+"""Function-preserving growth: start a wider network, or one for more rates, from smaller weights.
 
 On this project's CPUs a network cannot be retrained from scratch each time its capacity turns out
 too small (the shipped codec's curve flattens at high rates because its transforms, not its
@@ -8,6 +8,10 @@ connections *from* new channels *into* old ones are zeroed, so the wider network
 exactly what the narrow one did, and training then brings the new channels in. The new
 channels themselves keep their fresh random initialisation, so gradients reach them from the
 first step.
+
+A model may also cover rates the old weights were not trained for: its ``retarget_levels`` carries
+the per-rate tables to the new rates first (the learned codec's gain vectors, interpolated in
+log-lambda, so every old rate is reproduced exactly).
 
 Most channel dimensions grow at the end (a leading slice holds the old channels). Some are
 concatenations of blocks, e.g. the hyperprior's ``[means, scales]`` output: the model declares
@@ -20,7 +24,7 @@ import torch
 from torch import nn
 
 
-def widen_state_dict(model: nn.Module, narrow: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def grow_state_dict(model: nn.Module, narrow: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A state dict for ``model`` (wider or equal) that reproduces the network ``narrow`` describes.
 
     Raises ``ValueError`` when a tensor is missing or shrinks (only widening preserves the function),
@@ -29,6 +33,8 @@ def widen_state_dict(model: nn.Module, narrow: dict[str, torch.Tensor]) -> dict[
     """
     if not hasattr(model, "channel_blocks"):
         raise ValueError(f"{type(model).__name__} does not declare its channel layout (channel_blocks)")
+    if hasattr(model, "retarget_levels"):
+        narrow = model.retarget_levels(narrow)
     wide = model.state_dict()
     missing = sorted(set(wide) - set(narrow))
     if missing:
@@ -66,4 +72,4 @@ def _old_positions(old_size: int, new_size: int, block_count: int, name: str) ->
     return index // old_block * new_block + index % old_block
 
 
-__all__ = ["widen_state_dict"]
+__all__ = ["grow_state_dict"]
