@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from convpress.models.gain import GainUnits, quality_to_level
@@ -40,3 +41,10 @@ def test_retargeted_gains_interpolate_inside_and_extend_the_outer_lines():
     result = retarget_log_gains(old, table, new)
     # Below and above the trained lambdas the outer segments' lines go on (+1 per factor 4 below, +2 above).
     torch.testing.assert_close(result, torch.tensor([[-1.0, 1.0], [0.5, 1.0], [1.0, 1.0], [4.0, 1.0]]))
+
+
+def test_level_of_a_lambda_inverts_the_interpolation():
+    gain = GainUnits(4)
+    for level in (0.0, 2.5, 3.5, 7.0):
+        assert gain.level_of(float(gain.lmbda(torch.tensor([level])))) == pytest.approx(level, abs=1e-5)
+    assert gain.level_of(1e-9) == 0.0 and gain.level_of(10.0) == 7.0

@@ -57,11 +57,11 @@ def test_resume_keeps_the_stored_objective_and_takes_a_new_length(tmp_path, monk
 def test_validation_reports_the_runs_own_objective(tmp_path, tiny_codec_model, metric):
     for seed in range(2):
         Image.fromarray(natural_like(192, 192, 3, seed)).save(tmp_path / f"{seed}.png")
-    results = codec_training.kodak_validation(tiny_codec_model, tmp_path, metric, levels=(0.0, 7.0))()
-    assert results["bpp@0"] < results["bpp@7"]
-    assert {"loss@0", "psnr@7"} <= set(results)
+    results = codec_training.kodak_validation(tiny_codec_model, tmp_path, metric, lambdas=(0.0018, 0.18))()
+    assert results["bpp@0.0018"] < results["bpp@0.18"]
+    assert {"loss@0.0018", "psnr@0.18"} <= set(results)
     # An MS-SSIM run is judged by MS-SSIM, which PSNR alone does not show.
-    assert ("ms_ssim@0" in results) == (metric == "ms-ssim")
+    assert ("ms_ssim@0.0018" in results) == (metric == "ms-ssim")
 
 
 def test_a_wider_run_starts_from_narrower_weights_and_keeps_its_architecture(tmp_path):

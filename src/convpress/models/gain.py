@@ -46,6 +46,14 @@ class GainUnits(nn.Module):
         decoder = torch.exp(self._interpolate(self.log_decoder_gain, level))
         return encoder[:, :, None, None], decoder[:, :, None, None]
 
+    def level_of(self, lmbda: float) -> float:
+        """The continuous level whose interpolated lambda is ``lmbda`` (clamped to the trained range)."""
+        log_lambdas = torch.log(self.lambdas.double())
+        target = min(max(torch.log(torch.tensor(lmbda, dtype=torch.float64)), log_lambdas[0]), log_lambdas[-1])
+        upper = int(torch.searchsorted(log_lambdas, target).clamp(1, self.levels - 1))
+        fraction = (target - log_lambdas[upper - 1]) / (log_lambdas[upper] - log_lambdas[upper - 1])
+        return float(upper - 1 + fraction)
+
     def lmbda(self, level: torch.Tensor) -> torch.Tensor:
         """The rate-distortion trade-off of each continuous level (geometric interpolation)."""
         return torch.exp(self._interpolate(torch.log(self.lambdas).view(-1, 1), level)).view(-1)

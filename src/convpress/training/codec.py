@@ -16,6 +16,10 @@ from convpress.training.loop import TrainConfig, Trainer, load_initial_weights, 
 from convpress.zoo import create_model, model_from_config
 
 
+VALIDATION_LAMBDAS = (0.0018, 0.018, 0.18)
+"""The default model's lowest, middle (level 3.5) and highest rates."""
+
+
 def codec_step(metric: str):
     """The step function: a continuous level per sample, uniform over the model's range."""
 
@@ -29,10 +33,12 @@ def codec_step(metric: str):
 
 
 def kodak_validation(model: LearnedImageModel, folder: Path, metric: str = "mse", count: int = 4,
-                     levels: tuple[float, ...] = (0.0, 3.5, 7.0)):
-    """Estimated bpp, PSNR and the run's own loss on the first ``count`` images of a folder, at a few levels.
+                     lambdas: tuple[float, ...] = VALIDATION_LAMBDAS):
+    """Estimated bpp, PSNR and the run's own loss on the first ``count`` images of a folder, at a few lambdas.
 
-    An MS-SSIM run also reports MS-SSIM, what it optimizes (its PSNR may fall while it improves).
+    Points are named by lambda (``bpp@0.0018``), not by level, so runs whose models train other sets
+    of rates stay comparable. An MS-SSIM run also reports MS-SSIM, what it optimizes (its PSNR may
+    fall while it improves).
     """
     images = load_images(list_images([folder])[:count], progress=False)
     tensors = [torch.tensor(a).permute(2, 0, 1)[None].float() / 255 for a in images]
@@ -41,12 +47,12 @@ def kodak_validation(model: LearnedImageModel, folder: Path, metric: str = "mse"
     def validate() -> dict:
         results = {}
         device = next(model.parameters()).device
-        for level in levels:
-            metrics = [rate_distortion_loss(model(x.to(device), torch.tensor([level], device=device)), x.to(device), metric)
-                       for x in tensors]
+        for lmbda in lambdas:
+            level = torch.tensor([model.gain.level_of(lmbda)], device=device)
+            metrics = [rate_distortion_loss(model(x.to(device), level), x.to(device), metric) for x in tensors]
             for key in ("bpp", "psnr", "loss", "ms_ssim"):
                 if key in metrics[0]:
-                    results[f"{key}@{level:g}"] = float(np.mean([m[key] for m in metrics]))
+                    results[f"{key}@{lmbda:g}"] = float(np.mean([m[key] for m in metrics]))
         return results
 
     return validate
