@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from convpress.codecs.learned import load_model
-from convpress.training.data import list_images, load_images
+from convpress.training.data import first_image_tensors
 from convpress.training.losses import bits_per_pixel
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -29,8 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=4)
     args = parser.parse_args(argv)
     model = load_model(args.model).model
-    images = [torch.tensor(a).permute(2, 0, 1)[None].float() / 255
-              for a in load_images(list_images([args.kodak])[: args.images], progress=False)]
+    images = first_image_tensors(args.kodak, args.images)
     print("level  rate proxy  bpp (y + z)")
     for level in (0.0, 3.0, 7.0):
         rates = {}

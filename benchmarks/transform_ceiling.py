@@ -17,7 +17,7 @@ import torch
 
 from convpress.codecs.learned import load_model
 from convpress.evaluation.metrics import psnr_from_mse
-from convpress.training.data import list_images, load_images
+from convpress.training.data import first_image_tensors
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 LEVELS = (0.0, 3.5, 7.0)
@@ -42,8 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=4)
     args = parser.parse_args(argv)
     model = load_model(args.model).model.eval()
-    images = [torch.tensor(a).permute(2, 0, 1)[None].float() / 255
-              for a in load_images(list_images([args.kodak])[: args.images], progress=False)]
+    images = first_image_tensors(args.kodak, args.images)
     print("level  PSNR unquantized (dB)  PSNR rounded (dB)   (mean over images)")
     for level in LEVELS:
         with torch.no_grad():

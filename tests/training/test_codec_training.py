@@ -83,3 +83,14 @@ def test_grow_needs_initial_weights_and_lambdas_must_increase(tmp_path, capsys):
     assert "--grow needs --init-from" in capsys.readouterr().err
     assert main(["train", "--data", str(tmp_path), "--name", "w", "--lambdas", "0.01", "0.001"]) == 2
     assert "--lambdas must increase" in capsys.readouterr().err
+
+
+def test_first_image_tensors_are_the_sorted_first_images_as_writable_floats(tmp_path):
+    from convpress.training.data import first_image_tensors
+
+    for name, seed in (("b.png", 1), ("a.png", 0), ("c.png", 2)):
+        Image.fromarray(natural_like(64, 80, 3, seed)).save(tmp_path / name)
+    tensors = first_image_tensors(tmp_path, 2)
+    assert [t.shape for t in tensors] == [(1, 3, 64, 80)] * 2
+    assert torch.equal(tensors[0], torch.tensor(natural_like(64, 80, 3, 0)).permute(2, 0, 1)[None].float() / 255)
+    tensors[0].mul_(0)  # a copy, not a view of a read-only decoded array

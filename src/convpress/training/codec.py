@@ -10,7 +10,7 @@ import torch
 from convpress.errors import ConvpressError
 from convpress.models.autoencoders import LearnedImageModel
 from convpress.training.distributed import default_device, init_distributed, shutdown, wrap_model
-from convpress.training.data import RandomCrops, list_images, load_images
+from convpress.training.data import RandomCrops, first_image_tensors, list_images, load_images
 from convpress.training.losses import rate_distortion_loss
 from convpress.training.loop import TrainConfig, Trainer, load_initial_weights, resumed_config, unwrap_model
 from convpress.zoo import create_model, model_from_config
@@ -40,8 +40,7 @@ def kodak_validation(model: LearnedImageModel, folder: Path, metric: str = "mse"
     of rates stay comparable. An MS-SSIM run also reports MS-SSIM, what it optimizes (its PSNR may
     fall while it improves).
     """
-    images = load_images(list_images([folder])[:count], progress=False)
-    tensors = [torch.tensor(a).permute(2, 0, 1)[None].float() / 255 for a in images]
+    tensors = first_image_tensors(folder, count)
 
     @torch.no_grad()
     def validate() -> dict:

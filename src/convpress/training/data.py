@@ -48,6 +48,16 @@ def load_images(paths: Sequence[Path], mode: str = "RGB", min_side: int = 64, pr
     return arrays
 
 
+def first_image_tensors(folder: Path, count: int) -> list[torch.Tensor]:
+    """The first ``count`` images of ``folder`` (sorted) as float tensors [1, C, H, W] in 0-1.
+
+    For validation and benchmarks on a fixed subset (e.g. Kodak's first images); the tensors are
+    copies, since the decoded arrays are read-only.
+    """
+    arrays = load_images(list_images([folder])[:count], progress=False)
+    return [torch.tensor(array).permute(2, 0, 1)[None].float() / 255 for array in arrays]
+
+
 class RandomCrops:
     """Batches of random crops with flips and, optionally, random down-scaling first.
 
