@@ -9,27 +9,15 @@ model's own likelihoods, on the first images of a folder, at levels 0, 3 and 7 (
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import torch
 
-from convpress.codecs.learned import load_model
-from convpress.training.data import first_image_tensors
 from convpress.training.losses import bits_per_pixel
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from learned_probe_common import model_and_images
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="cp-checkerboard")
-    parser.add_argument("--kodak", type=Path, default=SHARED / "data" / "kodak")
-    parser.add_argument("--images", type=int, default=4)
-    args = parser.parse_args(argv)
-    model = load_model(args.model).model
-    images = first_image_tensors(args.kodak, args.images)
+    model, images = model_and_images(__doc__.splitlines()[0], argv)
     print("level  rate proxy  bpp (y + z)")
     for level in (0.0, 3.0, 7.0):
         rates = {}

@@ -10,16 +10,11 @@ transforms themselves must get better (wider, or trained longer). Images: the fi
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import torch
 
-from convpress.codecs.learned import load_model
 from convpress.evaluation.metrics import psnr_from_mse
-from convpress.training.data import first_image_tensors
+from learned_probe_common import model_and_images
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 LEVELS = (0.0, 3.5, 7.0)
 
 
@@ -36,13 +31,7 @@ def psnr(reference: torch.Tensor, decoded: torch.Tensor) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="cp-checkerboard")
-    parser.add_argument("--kodak", type=Path, default=SHARED / "data" / "kodak")
-    parser.add_argument("--images", type=int, default=4)
-    args = parser.parse_args(argv)
-    model = load_model(args.model).model.eval()
-    images = first_image_tensors(args.kodak, args.images)
+    model, images = model_and_images(__doc__.splitlines()[0], argv)
     print("level  PSNR unquantized (dB)  PSNR rounded (dB)   (mean over images)")
     for level in LEVELS:
         with torch.no_grad():
