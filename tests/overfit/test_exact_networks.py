@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from convpress.overfit import arm as arm_module
 from convpress.overfit import synthesis as synthesis_module
-from convpress.overfit.arm import PHASES, Arm, ExactArm, _available, laplace_bits, phase_context, phase_grids
+from convpress.overfit.arm import PHASES, Arm, ExactArm, fixed_context_planes, laplace_bits, phase_grids, row_contexts
 from convpress.overfit.fixedpoint import ONE, to_fixed
 from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
 from convpress.overfit.synthesis import ExactSynthesis, Synthesis
@@ -45,20 +45,30 @@ def _random_arm(seed: int) -> Arm:
     return arm
 
 
-def _decoder_contexts(fine: torch.Tensor, coarse: torch.Tensor | None) -> list[tuple[int, torch.Tensor]]:
-    """(phase, fixed-point contexts [CONTEXT_SIZE, n]) the decoder builds, earlier phases filled in."""
-    height, width = fine.shape
-    decoded = torch.zeros(height, width, dtype=torch.float64)
+def _decoder_contexts(fine: torch.Tensor, coarse: torch.Tensor | None) -> list[torch.Tensor]:
+    """Fixed-point contexts [CONTEXT_SIZE, width] of each row, as the decoder builds them.
+
+    The rows below the current one hold garbage: the context must not read them.
+    """
+    decoded = torch.full(fine.shape, 99.0 * ONE, dtype=torch.float64)
+    planes = fixed_context_planes(None if coarse is None else to_fixed(coarse), *fine.shape)
     contexts = []
-    for phase, (py, px) in enumerate(PHASES):
-        if py >= height or px >= width:
-            continue
-        contexts.append((phase, phase_context(decoded, None if coarse is None else to_fixed(coarse), phase)))
-        decoded[py::2, px::2] = to_fixed(fine[py::2, px::2])
+    for row in range(fine.shape[0]):
+        contexts.append(row_contexts(decoded, planes, row))
+        decoded[row] = to_fixed(fine[row])
     return contexts
 
 
-@pytest.mark.parametrize(("height", "width"), [(9, 14), (1, 5), (8, 8), (7, 2)])
+def _by_position(phase_output: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """The ARM's per-phase output [ceil(H/2), ceil(W/2), 4] rearranged as a [H, W] grid."""
+    grid = torch.empty(height, width, dtype=phase_output.dtype)
+    for phase, (py, px) in enumerate(PHASES):
+        rows, columns = grid[py::2, px::2].shape
+        grid[py::2, px::2] = phase_output[:rows, :columns, phase]
+    return grid
+
+
+@pytest.mark.parametrize(("height", "width"), [(9, 14), (1, 5), (8, 8), (7, 2), (3, 1)])
 def test_training_evaluates_the_mlp_on_the_decoders_contexts(height, width):
     """Training's convolution gives, for every latent, the MLP of the context the decoder will build."""
     arm = _random_arm(0)
@@ -67,27 +77,38 @@ def test_training_evaluates_the_mlp_on_the_decoders_contexts(height, width):
         reference_bits = 0.0
         for grid, parent in ((fine, coarse), (coarse, None)):
             mean, log_scale = arm(phase_grids(grid, parent))
-            for phase, contexts in _decoder_contexts(grid, parent):
-                py, px = PHASES[phase]
-                rows, columns = grid[py::2, px::2].shape
+            mean, log_scale = (_by_position(x, *grid.shape) for x in (mean, log_scale))
+            for row, contexts in enumerate(_decoder_contexts(grid, parent)):
                 expected = arm.layers((contexts.T / ONE).float())
-                assert torch.allclose(mean[:rows, :columns, phase].reshape(-1), expected[:, 0], atol=1e-5)
-                assert torch.allclose(log_scale[:rows, :columns, phase].reshape(-1), expected[:, 1], atol=1e-5)
-                values = grid[py::2, px::2].reshape(-1)
-                reference_bits += float(laplace_bits(values, expected[:, 0], expected[:, 1]).sum())
+                assert torch.allclose(mean[row], expected[:, 0], atol=1e-5)
+                assert torch.allclose(log_scale[row], expected[:, 1], atol=1e-5)
+                reference_bits += float(laplace_bits(grid[row], expected[:, 0], expected[:, 1]).sum())
         assert float(arm.bits([fine, coarse])) == pytest.approx(reference_bits, rel=1e-5)
+
+
+def test_row_contexts_hold_the_rows_above_the_parents_and_the_phase():
+    fine = torch.arange(1.0, 1 + 4 * 6).reshape(4, 6)
+    coarse = torch.arange(-1.0, -1 - 2 * 3, -1).reshape(2, 3)
+    planes = fixed_context_planes(to_fixed(coarse), 4, 6)
+    contexts = row_contexts(to_fixed(fine), planes, 2) / ONE
+    column = 3  # latent (2, 3): phase (0, 1), parent (1, 1)
+    assert contexts[:10, column].tolist() == [2, 3, 4, 5, 6, 8, 9, 10, 11, 12]
+    assert contexts[10:19, column].tolist() == [-1, -2, -3, -4, -5, -6, 0, 0, 0]
+    assert contexts[19:, column].tolist() == [0, 0, 1, 0]
+    corner = row_contexts(to_fixed(fine), planes, 0)[:, 0] / ONE  # latent (0, 0): nothing above or left
+    assert corner.tolist() == [0] * 10 + [0, 0, 0, 0, -1, -2, 0, -4, -5] + [1, 0, 0, 0]
 
 
 def test_exact_arm_matches_the_float_arm():
     arm = _random_arm(1)
     fine, coarse = _grids(16, 24, 2, seed=2)
     with torch.no_grad():
-        mean, log_scale = arm(phase_grids(fine, coarse))
+        mean, log_scale = (_by_position(x, 16, 24) for x in arm(phase_grids(fine, coarse)))
     exact = ExactArm(_integer_layers(arm), BITS, BITS)
-    for phase, contexts in _decoder_contexts(fine, coarse):
+    for row, contexts in enumerate(_decoder_contexts(fine, coarse)):
         exact_mean, exact_log_scale = exact(contexts)
-        assert np.abs(exact_mean / ONE - mean[..., phase].double().numpy().reshape(-1)).max() < 8 / ONE
-        assert np.abs(exact_log_scale / ONE - log_scale[..., phase].double().numpy().reshape(-1)).max() < 8 / ONE
+        assert np.abs(exact_mean / ONE - mean[row].double().numpy()).max() < 8 / ONE
+        assert np.abs(exact_log_scale / ONE - log_scale[row].double().numpy()).max() < 8 / ONE
     assert np.abs(mean.numpy()).max() > 1  # not a trivially small output
 
 
@@ -111,14 +132,13 @@ def _reference_level_bits(arm: Arm, grid: torch.Tensor, coarse: torch.Tensor | N
     """A level's bits from explicitly gathered contexts (unfold), differentiable by autograd."""
     height, width = grid.shape
     phase = torch.tensor([[PHASES.index((r % 2, c % 2)) for c in range(width)] for r in range(height)]).reshape(-1)
-    neighbours = torch.cat([F.unfold(grid[None, None], 3, padding=1)[0][:4], F.unfold(grid[None, None], 3, padding=1)[0][5:]])
-    available = torch.tensor(_available())[phase].T
+    neighbours = F.unfold(grid[None, None], 5, padding=2)[0][:10]  # the two rows above
     if coarse is None:
         parents = grid.new_zeros(9, height * width)
     else:
         parents = F.unfold(coarse[None, None], 3, padding=1)[0].view(9, *coarse.shape)
         parents = parents.repeat_interleave(2, 1).repeat_interleave(2, 2)[:, :height, :width].reshape(9, -1)
-    contexts = torch.cat([neighbours * available, parents, F.one_hot(phase, 4).T.to(grid.dtype)])
+    contexts = torch.cat([neighbours, parents, F.one_hot(phase, 4).T.to(grid.dtype)])
     out = arm.layers(contexts.T)
     return _reference_bits(grid.reshape(-1), out[:, 0], out[:, 1]).sum()
 

@@ -93,9 +93,9 @@ def _repacked(data: bytes, **changes) -> bytes:
     [
         (lambda d: d[: len(d) // 2], "truncated"),
         (lambda d: d[:12], "truncated"),
-        (lambda d: _repacked(d, s0=b"\x02" + unpack(d)[1][0][1:]), "layout 2 is not supported"),
+        (lambda d: _repacked(d, s0=b"\x01" + unpack(d)[1][0][1:]), "layout 1 is not supported"),
         (lambda d: _repacked(d, s0=unpack(d)[1][0][:-1]), "configuration of 14 bytes"),
-        (lambda d: _repacked(d, s0=b"\x01\x00" + unpack(d)[1][0][2:]), "architecture out of range"),
+        (lambda d: _repacked(d, s0=b"\x02\x00" + unpack(d)[1][0][2:]), "architecture out of range"),
         (lambda d: _repacked(d, s1=unpack(d)[1][1][:-8]), "corrupt|checksum"),
         (lambda d: _repacked(d, s1=bytes(b ^ 0x5A for b in unpack(d)[1][1])), "corrupt|checksum|too large"),
         (lambda d: pack(unpack(d)[0], unpack(d)[1][:1]), "expected 2 streams"),

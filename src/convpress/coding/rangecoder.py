@@ -67,20 +67,40 @@ def _checked_table_index(table_index: np.ndarray, tables: CdfTables) -> np.ndarr
     return flat.astype(np.uint16)
 
 
-def _groups(flat_index: np.ndarray, num_tables: int) -> list[tuple[int, np.ndarray]]:
-    """(table, positions) for every table in use, ascending; positions keep their original order."""
-    order = np.argsort(flat_index, kind="stable")
-    bounds = np.concatenate(([0], np.cumsum(np.bincount(flat_index, minlength=num_tables))))
-    return [
-        (table, order[bounds[table] : bounds[table + 1]])
-        for table in range(num_tables)
-        if bounds[table + 1] > bounds[table]
-    ]
+class _TableGroups:
+    """A call's symbols sorted by table (stable), as one group of consecutive entries per table in use.
 
+    The split into symbol indices and the merge back are vectorized over the whole call, so the
+    only per-table work is the constriction call itself: the overfitted codec makes a thousand
+    calls of a few hundred symbols spread over ~100 tables each.
+    """
 
-def _in_coding_order(escape_positions: list[np.ndarray]) -> np.ndarray:
-    """The escaped symbols' positions, found table by table, back in their original order."""
-    return np.sort(np.concatenate(escape_positions)) if escape_positions else np.zeros(0, dtype=np.intp)
+    def __init__(self, flat_index: np.ndarray, tables: CdfTables) -> None:
+        self.order = np.argsort(flat_index, kind="stable")
+        """Positions in the call, grouped by table in ascending order, original order within a group."""
+        self.table = flat_index[self.order].astype(np.int64)
+        """The table of each sorted entry."""
+        self.starts = np.flatnonzero(np.diff(self.table, prepend=-1))
+        self.offsets = tables.offsets.astype(np.int64)[self.table]
+        self.escape = (tables.lengths.astype(np.int64) - 1)[self.table]
+
+    def tables_and_counts(self) -> list[tuple[int, int]]:
+        """(table, number of symbols) of every group, in coding order."""
+        counts = np.diff(np.append(self.starts, self.table.size))
+        return list(zip(self.table[self.starts].tolist(), counts.tolist()))
+
+    def split(self, values: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """int32 symbol indices of each group (ESCAPE for values outside the table), and the escapes' positions in coding order."""
+        indices = values[self.order] - self.offsets
+        escaped = (indices < 0) | (indices >= self.escape)
+        indices[escaped] = self.escape[escaped]
+        return np.split(indices.astype(np.int32), self.starts[1:]), np.sort(self.order[escaped])
+
+    def merge(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Values (int64, call order) of the groups' concatenated symbol indices, and the escapes' positions in coding order."""
+        values = np.empty(indices.size, dtype=np.int64)
+        values[self.order] = indices + self.offsets
+        return values, np.sort(self.order[indices == self.escape])
 
 
 def _update_checksum(checksum: int, symbols: np.ndarray) -> int:
@@ -112,21 +132,6 @@ def _checked_values(symbols: np.ndarray, table_index: np.ndarray) -> np.ndarray:
     if values.size and (values.min() < INT32_MIN or values.max() > INT32_MAX):
         raise ValueError("symbols must fit in int32")
     return values
-
-
-def _split_by_table(
-    values: np.ndarray, flat_index: np.ndarray, tables: CdfTables
-) -> tuple[list[tuple[int, np.ndarray]], np.ndarray]:
-    """Per table in use: its symbol indices (ESCAPE for values outside its range); and the escapes' positions."""
-    groups, escapes = [], []
-    for table, positions in _groups(flat_index, tables.num_tables):
-        indices = values[positions] - np.int64(tables.offsets[table])
-        escape = tables.lengths[table] - 1
-        escaped = (indices < 0) | (indices >= escape)
-        indices[escaped] = escape
-        groups.append((table, indices))
-        escapes.append(positions[escaped])
-    return groups, _in_coding_order(escapes)
 
 
 def _escape_distance(values: np.ndarray, table: np.ndarray, tables: CdfTables) -> tuple[np.ndarray, np.ndarray]:
@@ -171,9 +176,11 @@ class SymbolEncoder:
         flat_index = _checked_table_index(table_index, tables)
         values = _checked_values(symbols, table_index)
         models = _table_models(tables)
-        groups, escape_positions = _split_by_table(values, flat_index, tables)
-        for table, indices in groups:
-            self._encoder.encode(indices.astype(np.int32), models[table])
+        groups = _TableGroups(flat_index, tables)
+        indices, escape_positions = groups.split(values)
+        encode = self._encoder.encode
+        for (table, _), group in zip(groups.tables_and_counts(), indices):
+            encode(group, models[table])
         self._encode_escapes(values[escape_positions], flat_index[escape_positions], tables)
         self.checksum = _update_checksum(self.checksum, values)
 
@@ -210,17 +217,19 @@ class SymbolDecoder:
     def decode(self, table_index: np.ndarray, tables: CdfTables) -> np.ndarray:
         """int32 symbols, one per entry of ``table_index`` and of its shape."""
         flat_index = _checked_table_index(table_index, tables)
-        values = np.empty(flat_index.shape, dtype=np.int64)
         models = _table_models(tables)
-        escapes = []
-        for table, positions in _groups(flat_index, tables.num_tables):
-            indices = self._decode_checked(self._decoder.decode, models[table], positions.size)
-            values[positions] = indices + np.int64(tables.offsets[table])
-            escapes.append(positions[indices == tables.lengths[table] - 1])
-        escape_positions = _in_coding_order(escapes)
+        groups = _TableGroups(flat_index, tables)
+        indices = self._decode_checked(self._decode_groups, models, groups.tables_and_counts())
+        values, escape_positions = groups.merge(indices)
         values[escape_positions] = self._decode_escapes(flat_index[escape_positions], tables)
         self.checksum = _update_checksum(self.checksum, values)
         return values.astype(np.int32).reshape(np.shape(table_index))
+
+    def _decode_groups(self, models: list, groups: list[tuple[int, int]]) -> np.ndarray:
+        """The symbol indices of every (table, count) group, concatenated."""
+        decode = self._decoder.decode
+        parts = [decode(models[table], count) for table, count in groups]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     def _decode_escapes(self, table: np.ndarray, tables: CdfTables) -> np.ndarray:
         if not table.size:
@@ -270,8 +279,9 @@ def estimate_bits(symbols: np.ndarray, table_index: np.ndarray, tables: CdfTable
     flat_index = _checked_table_index(table_index, tables)
     values = _checked_values(symbols, table_index)
     information = tables.information_bits()
-    groups, escape_positions = _split_by_table(values, flat_index, tables)
-    bits = sum(float(information[table, indices].sum()) for table, indices in groups)
+    groups = _TableGroups(flat_index, tables)
+    indices, escape_positions = groups.split(values)
+    bits = float(information[groups.table, np.concatenate(indices)].sum())
     if escape_positions.size:
         _, distance = _escape_distance(values[escape_positions], flat_index[escape_positions], tables)
         payload_bits, _, _ = _escape_parts(distance)

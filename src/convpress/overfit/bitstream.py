@@ -8,7 +8,7 @@ Two streams follow the container header (``docs/format.md`` section 5 and ``docs
    ``2**-k``) and the index of the zero-mean Laplace table that codes it;
 1. the *symbols*, one range-coded stream: each parameter group (its parameters in the networks'
    declaration order, C order within a tensor, as integers ``round(p * 2**k)``), then the latents
-   as :func:`convpress.overfit.arm.code_latents` codes them (coarsest level first, four phases).
+   as :func:`convpress.overfit.arm.code_latents` codes them (coarsest level first, row by row).
 
 The header's symbols checksum covers both, in that order.
 """
@@ -29,7 +29,8 @@ from convpress.overfit.laplace import SCALES, laplace_tables, zero_mean_table
 from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
 from convpress.overfit.synthesis import ExactSynthesis, Synthesis
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
+"""2: latents coded row by row with the rows-above context; 1 (four phase passes per level) is no longer read."""
 GROUPS = ("upsampling", "arm.weight", "arm.bias", "synthesis.weight", "synthesis.bias")
 MAX_LEVELS = 12
 MAX_WIDTH = 128
