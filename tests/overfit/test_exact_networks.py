@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from convpress.overfit import arm as arm_module
 from convpress.overfit import synthesis as synthesis_module
-from convpress.overfit.arm import PHASES, Arm, ExactArm, fixed_context_planes, laplace_bits, phase_grids, row_contexts
+from convpress.overfit.arm import PHASES, Arm, ExactArm, fixed_context_planes, laplace_bits, phase_grids, same_level_contexts
 from convpress.overfit.fixedpoint import ONE, to_fixed
 from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
 from convpress.overfit.synthesis import ExactSynthesis, Synthesis
@@ -43,6 +43,11 @@ def _random_arm(seed: int) -> Arm:
             torch.nn.init.normal_(layer.bias, std=0.4)
     _quantize(arm)
     return arm
+
+
+def row_contexts(grid: torch.Tensor, planes: torch.Tensor, row: int) -> torch.Tensor:
+    """The whole context [CONTEXT_SIZE, width] of a row's latents, from the decoder's two parts."""
+    return torch.cat([same_level_contexts(grid, row), planes[row]])
 
 
 def _decoder_contexts(fine: torch.Tensor, coarse: torch.Tensor | None) -> list[torch.Tensor]:
@@ -110,6 +115,18 @@ def test_exact_arm_matches_the_float_arm():
         assert np.abs(exact_mean / ONE - mean[row].double().numpy()).max() < 8 / ONE
         assert np.abs(exact_log_scale / ONE - log_scale[row].double().numpy()).max() < 8 / ONE
     assert np.abs(mean.numpy()).max() > 1  # not a trivially small output
+
+
+def test_exact_arm_split_at_the_same_level_features_gives_the_same_bits():
+    """The decoder sums the parent and phase features once per level: no result may change."""
+    exact = ExactArm(_integer_layers(_random_arm(4)), BITS, BITS)
+    fine, coarse = _grids(10, 13, 2, seed=6)
+    planes = fixed_context_planes(to_fixed(coarse), 10, 13)
+    partial_sums = exact.level_partial_sums(planes)
+    for row in range(10):
+        whole = exact(row_contexts(to_fixed(fine), planes, row))
+        split = exact(same_level_contexts(to_fixed(fine), row), partial_sums[row])
+        assert all(np.array_equal(w, s) for w, s in zip(whole, split))
 
 
 def test_laplace_bits_are_minus_log2_of_the_interval_probability():

@@ -150,7 +150,8 @@ class Arm(nn.Module):
     outputs (one set of weights per phase, gathered from the layer's weight, whose taps read only
     what that phase's context holds; the phase one-hot folds into the bias), and the other layers
     act on every latent's hidden vector. Two to three times cheaper than gathering the contexts, and
-    the same function: the decoder's :func:`row_contexts` holds exactly what those taps read.
+    the same function: the decoder's contexts (:func:`same_level_contexts` and
+    :func:`fixed_context_planes`) hold exactly what those taps read.
     """
 
     def __init__(self, hidden: int) -> None:
@@ -208,13 +209,21 @@ class ExactArm:
             ExactLinear(w, b, weight_bits, bias_bits, "ARM", relu=number < last) for number, (w, b) in enumerate(layers)
         ]
 
-    def __call__(self, contexts: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Fixed-point contexts [CONTEXT_SIZE, N] -> fixed-point means and log-scales (int64 [N])."""
-        x = contexts
-        for layer in self.layers:
+    def __call__(self, contexts: torch.Tensor, partial: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Fixed-point contexts [CONTEXT_SIZE, N] -> fixed-point means and log-scales (int64 [N]).
+
+        With ``partial``, a row of :meth:`level_partial_sums`, ``contexts`` holds only the
+        same-level features (the first ``len(NEIGHBOURS)``).
+        """
+        x = self.layers[0](contexts, partial)
+        for layer in self.layers[1:]:
             x = layer(x)
         out = x.numpy().astype(np.int64)
         return out[0], out[1]
+
+    def level_partial_sums(self, planes: torch.Tensor) -> torch.Tensor:
+        """[H, hidden, W]: the first layer's sums over a level's :func:`fixed_context_planes`, once per level."""
+        return self.layers[0].partial_sum(planes, len(NEIGHBOURS))
 
 
 def fixed_context_planes(coarse: torch.Tensor | None, height: int, width: int) -> torch.Tensor:
@@ -236,16 +245,14 @@ def fixed_context_planes(coarse: torch.Tensor | None, height: int, width: int) -
     return torch.cat([parents, one_hot], 1)
 
 
-def row_contexts(grid: torch.Tensor, planes: torch.Tensor, row: int) -> torch.Tensor:
-    """Fixed-point contexts [CONTEXT_SIZE, width] of the latents of one row of a level.
+def same_level_contexts(grid: torch.Tensor, row: int) -> torch.Tensor:
+    """Fixed-point same-level features [len(NEIGHBOURS), width] of the latents of one row.
 
-    ``grid`` holds the level's latents decoded so far (the rows above ``row``; what lies below is
-    not read), ``planes`` the level's :func:`fixed_context_planes`.
+    ``grid`` holds the level's latents decoded so far: the rows above ``row`` (what lies below
+    is not read).
     """
-    width = grid.shape[1]
     above = F.pad(grid[max(row - 2, 0) : row], (2, 2, 2 - min(row, 2), 0))
-    same = above.unfold(1, 5, 1).permute(0, 2, 1).reshape(len(NEIGHBOURS), width)
-    return torch.cat([same, planes[row]])
+    return above.unfold(1, 5, 1).permute(0, 2, 1).reshape(len(NEIGHBOURS), grid.shape[1])
 
 
 Coder = Callable[[np.ndarray | None, np.ndarray], np.ndarray]
@@ -262,8 +269,9 @@ def code_latents(arm: ExactArm, shapes: list[tuple[int, int]], coder: Coder, lat
     fixed = [torch.zeros(shape, dtype=torch.float64) for shape in shapes]
     for level in range(len(shapes) - 1, -1, -1):
         planes = fixed_context_planes(fixed[level + 1] if level + 1 < len(shapes) else None, *shapes[level])
+        partial_sums = arm.level_partial_sums(planes)
         for row in range(shapes[level][0]):
-            mean, log_scale = arm(row_contexts(fixed[level], planes, row))
+            mean, log_scale = arm(same_level_contexts(fixed[level], row), partial_sums[row])
             index, base = table_index_and_base(mean, log_scale)
             given = None if latents is None else latents[level][row] - base
             values = coder(given, index).astype(np.int64) + base

@@ -79,7 +79,21 @@ class ExactLinear:
         self.scale = 2.0**-weight_bits
         self.lower = 0.0 if relu else -ACTIVATION_LIMIT
 
-    def __call__(self, columns: torch.Tensor) -> torch.Tensor:
-        """columns [fan_in, N] -> [out, N], both fixed point."""
-        accumulator = torch.addmm(self.rounded_bias, self.weight, columns)
+    def __call__(self, columns: torch.Tensor, partial: torch.Tensor | None = None) -> torch.Tensor:
+        """columns [fan_in, N] -> [out, N], both fixed point.
+
+        With ``partial`` (see :meth:`partial_sum`), ``columns`` holds only the leading features.
+        """
+        if partial is None:
+            accumulator = torch.addmm(self.rounded_bias, self.weight, columns)
+        else:
+            accumulator = torch.addmm(partial, self.weight[:, : columns.shape[0]], columns)
         return accumulator.mul_(self.scale).floor_().clamp_(self.lower, ACTIVATION_LIMIT)
+
+    def partial_sum(self, columns: torch.Tensor, first: int) -> torch.Tensor:
+        """The unrounded accumulator of the features from ``first`` on ([..., fan_in - first, N] -> [..., out, N]).
+
+        For inputs whose trailing features are known long before the leading ones: the products
+        are integers below 2^53, so splitting the sum changes no bit of the result.
+        """
+        return torch.matmul(self.weight[:, first:], columns).add_(self.rounded_bias)
