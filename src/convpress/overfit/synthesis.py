@@ -2,7 +2,10 @@
 
 Four layers in the style of Cool-chic 3: a 1x1 convolution to ``hidden`` channels with ReLU, a 1x1
 convolution to the image channels, then two residual 3x3 convolutions (``x + conv(x)``, the first
-followed by ReLU) with replicated edges. For 7 levels, 16 hidden channels and RGB that is 322
+followed by ReLU) with replicated edges. The layer to the image channels starts with its bias at
+mid-grey (:data:`INITIAL_GREY`): that ReLU acts on the image's own colours, and a colour that
+started negative everywhere (the latents start at zero, so each colour starts as a constant)
+would get no gradient again and end 10 dB short (``docs/overfit.md``). For 7 levels, 16 hidden channels and RGB that is 322
 multiply-accumulates per pixel. Its float version is trained; :class:`ExactSynthesis` evaluates
 the quantized parameters in integer arithmetic for a decoder that gives the same pixels anywhere.
 """
@@ -21,6 +24,8 @@ LAYOUT = ((1, False, True), (1, False, False), (3, True, True), (3, True, False)
 """(kernel size, residual, ReLU after) of each layer."""
 HALO_ROWS = 2
 """Rows of context a band needs on each side: its two 3x3 layers each reach one row further."""
+INITIAL_GREY = 0.5
+"""Initial bias of the layer to the image channels: every colour starts positive."""
 BAND_PIXELS = 2**15
 """Pixels per band of the banded training evaluation."""
 
@@ -41,6 +46,7 @@ class Synthesis(nn.Module):
             if residual:  # start as the identity
                 nn.init.zeros_(layer.weight)
                 nn.init.zeros_(layer.bias)
+        nn.init.constant_(self.layers[1].bias, INITIAL_GREY)
 
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
         """[1, levels, H, W] channels-last -> image [1, channels, H, W] in [0, 1] (not clamped)."""
