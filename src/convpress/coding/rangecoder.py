@@ -89,12 +89,16 @@ class _TableGroups:
         counts = np.diff(np.append(self.starts, self.table.size))
         return list(zip(self.table[self.starts].tolist(), counts.tolist()))
 
-    def split(self, values: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-        """int32 symbol indices of each group (ESCAPE for values outside the table), and the escapes' positions in coding order."""
+    def symbol_indices(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """int32 symbol indices in sorted order (ESCAPE for values outside the table), and the escapes' positions in coding order."""
         indices = values[self.order] - self.offsets
         escaped = (indices < 0) | (indices >= self.escape)
         indices[escaped] = self.escape[escaped]
-        return np.split(indices.astype(np.int32), self.starts[1:]), np.sort(self.order[escaped])
+        return indices.astype(np.int32), np.sort(self.order[escaped])
+
+    def split(self, indices: np.ndarray) -> list[np.ndarray]:
+        """Sorted-order :meth:`symbol_indices`, one array per group."""
+        return np.split(indices, self.starts[1:])
 
     def merge(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Values (int64, call order) of the groups' concatenated symbol indices, and the escapes' positions in coding order."""
@@ -177,9 +181,9 @@ class SymbolEncoder:
         values = _checked_values(symbols, table_index)
         models = _table_models(tables)
         groups = _TableGroups(flat_index, tables)
-        indices, escape_positions = groups.split(values)
+        indices, escape_positions = groups.symbol_indices(values)
         encode = self._encoder.encode
-        for (table, _), group in zip(groups.tables_and_counts(), indices):
+        for (table, _), group in zip(groups.tables_and_counts(), groups.split(indices)):
             encode(group, models[table])
         self._encode_escapes(values[escape_positions], flat_index[escape_positions], tables)
         self.checksum = _update_checksum(self.checksum, values)
@@ -280,8 +284,8 @@ def estimate_bits(symbols: np.ndarray, table_index: np.ndarray, tables: CdfTable
     values = _checked_values(symbols, table_index)
     information = tables.information_bits()
     groups = _TableGroups(flat_index, tables)
-    indices, escape_positions = groups.split(values)
-    bits = float(information[groups.table, np.concatenate(indices)].sum())
+    indices, escape_positions = groups.symbol_indices(values)
+    bits = float(information[groups.table, indices].sum())
     if escape_positions.size:
         _, distance = _escape_distance(values[escape_positions], flat_index[escape_positions], tables)
         payload_bits, _, _ = _escape_parts(distance)

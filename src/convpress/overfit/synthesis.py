@@ -5,8 +5,8 @@ convolution to the image channels, then two residual 3x3 convolutions (``x + con
 followed by ReLU) with replicated edges. The layer to the image channels starts with its bias at
 mid-grey (:data:`INITIAL_GREY`): that ReLU acts on the image's own colours, and a colour that
 started negative everywhere (the latents start at zero, so each colour starts as a constant)
-would get no gradient again and end 10 dB short (``docs/overfit.md``). For 7 levels, 16 hidden channels and RGB that is 322
-multiply-accumulates per pixel. Its float version is trained; :class:`ExactSynthesis` evaluates
+would get no gradient again and end 10 dB short (``docs/overfit.md``). For 7 levels, 16 hidden
+channels and RGB that is 322 multiply-accumulates per pixel. Its float version is trained; :class:`ExactSynthesis` evaluates
 the quantized parameters in integer arithmetic for a decoder that gives the same pixels anywhere.
 """
 
@@ -46,7 +46,7 @@ class Synthesis(nn.Module):
             if residual:  # start as the identity
                 nn.init.zeros_(layer.weight)
                 nn.init.zeros_(layer.bias)
-        nn.init.constant_(self.layers[1].bias, INITIAL_GREY)
+        nn.init.constant_(self.layers[1].bias, INITIAL_GREY)  # the 1x1 layer to the image channels
 
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
         """[1, levels, H, W] channels-last -> image [1, channels, H, W] in [0, 1] (not clamped)."""
