@@ -35,6 +35,7 @@ from PIL import Image
 
 from convpress.codecs import get_codec
 from convpress.codecs.overfit import EFFORT_ITERATIONS
+from convpress.overfit.encoder import STARTS
 from convpress.evaluation import bdrate
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
@@ -120,10 +121,12 @@ def bd_rate(anchor: list[dict], test: list[dict]) -> float | None:
 
 
 def overfit_budgets(args: argparse.Namespace) -> list[tuple[str, dict]]:
-    """(label, codec options) of every overfit curve: explicit iteration counts, else effort presets."""
+    """(label, codec options) of every overfit curve: explicit iteration counts, else effort presets, for each start."""
     if args.iterations:
-        return [(f"{count}it", {"iterations": count}) for count in args.iterations]
-    return [(effort, {"effort": effort}) for effort in args.efforts]
+        budgets = [(f"{count}it", {"iterations": count}) for count in args.iterations]
+    else:
+        budgets = [(effort, {"effort": effort}) for effort in args.efforts]
+    return [(f"{label}-{start}", {**options, "start": start}) for label, options in budgets for start in args.starts]
 
 
 def run(args: argparse.Namespace) -> list[dict]:
@@ -176,6 +179,8 @@ def main() -> None:
     parser.add_argument("--iterations", nargs="+", type=int, help="iteration counts to run instead of --efforts")
     parser.add_argument("--crop", nargs=3, type=int, metavar=("TOP", "LEFT", "SIZE"),
                         help="code a SIZE x SIZE crop of each image instead of the whole image")
+    parser.add_argument("--starts", nargs="+", default=["prior"], choices=list(STARTS),
+                        help="the encoder's starting networks (prior: the shipped one)")
     parser.add_argument("--threads", type=int, default=2, help="encoder threads of the overfit codec")
     parser.add_argument("--no-vvc", action="store_true", help="skip the VVC anchor")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "convpress.cli.codec_commands",
     "convpress.cli.info_command",
     "convpress.cli.train_command",
+    "convpress.cli.overfit_prior_command",
     "convpress.cli.export_command",
     "convpress.cli.eval_command",
     "convpress.cli.compare_command",

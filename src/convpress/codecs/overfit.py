@@ -10,7 +10,8 @@ finds it from the file's family byte.
 Quality 1-100 maps to the rate-distortion weight ``lambda = 10 ** (-1.5 - 2.5 * (q - 1) / 99)``
 of ``MSE + lambda * bpp`` (MSE on the 0-1 scale): 0.032 at quality 1, 1.8e-3 at 50, 4.3e-4 at
 75, 1e-4 at 100. Options: ``effort`` (fast/medium/slow: 500/1500/4000 iterations), ``iterations``
-(overrides the effort), ``threads`` (torch threads of the encoder, default 2). Gray images are
+(overrides the effort), ``threads`` (torch threads of the encoder, default 2), ``start`` (the
+networks' starting point: ``prior``, trained on many images and shipped, or ``random``). Gray images are
 coded with one channel; the alpha channel of RGBA images is stored losslessly (PNG) in a stream of
 its own. Rate targets (``--target-bpp`` ...) encode once per trial quality, so they multiply the
 encoding time (about 5 to 8 encodes).
@@ -31,7 +32,7 @@ from convpress.coding.container import CpzHeader, ModelFamily, model_family, pac
 from convpress.errors import CodecUnavailableError, CorruptDataError, UnsupportedImageError
 from convpress.overfit.bitstream import decode_streams, encode_streams
 from convpress.overfit.decoder import reconstruct
-from convpress.overfit.encoder import FitResult, fit
+from convpress.overfit.encoder import STARTS, FitResult, fit
 
 MODEL_NAME = "overfit"
 EFFORT_ITERATIONS = {"fast": 500, "medium": 1500, "slow": 4000}
@@ -62,11 +63,13 @@ def _image(pixels: np.ndarray, mode: str, alpha: bytes | None) -> Image.Image:
     return with_alpha(image, alpha) if mode == "RGBA" else image
 
 
-def encode_image(image: Image.Image, quality: float, iterations: int, threads: int = 2) -> tuple[bytes, FitResult]:
+def encode_image(
+    image: Image.Image, quality: float, iterations: int, threads: int = 2, start: str = "prior"
+) -> tuple[bytes, FitResult]:
     """The ``.cpz`` file of an L/RGB/RGBA image, and the fit behind it (its reconstruction included)."""
     quality = round(quality, 2)
     pixels, alpha = _pixels_and_alpha(image)
-    result = fit(pixels, quality_to_lambda(quality), iterations, threads=threads)
+    result = fit(pixels, quality_to_lambda(quality), iterations, threads=threads, start=start)
     config, symbols, checksum = encode_streams(result.networks, result.latents, result.exact)
     header = CpzHeader(
         family=ModelFamily.OVERFITTED,
@@ -91,6 +94,7 @@ class OverfitCodec(Codec):
         CodecOption("effort", "medium", "encoder iterations: fast 500, medium 1500, slow 4000", choices=tuple(EFFORT_ITERATIONS)),
         CodecOption("iterations", 0, "exact number of encoder iterations (0: from effort)", minimum=0, maximum=1_000_000),
         CodecOption("threads", 2, "torch threads used by the encoder", minimum=1, maximum=256),
+        CodecOption("start", "prior", "the encoder's starting networks: the shipped prior or random", choices=STARTS),
     )
 
     @classmethod
@@ -104,7 +108,7 @@ class OverfitCodec(Codec):
             raise UnsupportedImageError(f"{self.name} codes images up to {MAX_PIXELS} pixels, got {image.width}x{image.height}")
         settings = self.resolve_options(options)
         iterations = int(settings["iterations"]) or EFFORT_ITERATIONS[str(settings["effort"])]
-        data, _ = encode_image(image, check_quality(quality), iterations, int(settings["threads"]))
+        data, _ = encode_image(image, check_quality(quality), iterations, int(settings["threads"]), str(settings["start"]))
         return data
 
     def quality_encoder(self, image: Image.Image, **options) -> Callable[[float], bytes]:

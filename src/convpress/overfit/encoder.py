@@ -43,6 +43,7 @@ from convpress.overfit.bitstream import (
 from convpress.overfit.decoder import reconstruct
 from convpress.overfit.laplace import zero_mean_bits
 from convpress.overfit.latents import level_shapes, quantize_proxy
+from convpress.overfit.prior import shipped_prior, start_from_prior
 
 LEARNING_RATE = 1e-2
 STE_LEARNING_RATE = 1e-4
@@ -56,6 +57,8 @@ KUMARASWAMY = (1.0, 2.0)
 PARAMETER_BITS = tuple(range(2, 13))
 """Candidate quantization exponents k (steps 2^-2 .. 2^-12) of every parameter group."""
 PROGRESS_EVERY = 10
+STARTS = ("prior", "random")
+"""Where the networks start: the shipped prior's values, or PyTorch's initialization."""
 
 
 class OverfitModel(nn.Module):
@@ -140,17 +143,25 @@ def fit(
     threads: int = 2,
     seed: int = 0,
     progress: bool | None = None,
+    start: str = "prior",
 ) -> FitResult:
     """Overfit a model to ``image`` (uint8 [H, W, C], C = 1 or 3) for rate-distortion ``lmbda``.
 
     ``progress``: show a tqdm bar with the current rate and PSNR (None: only on a terminal).
+    ``start``: the networks' starting point, ``"prior"`` (the shipped :mod:`~convpress.overfit.prior`,
+    where one is installed) or ``"random"``.
     """
+    if start not in STARTS:
+        raise ValueError(f"unknown start {start!r}; choose from {', '.join(STARTS)}")
     height, width, channels = image.shape
     architecture = architecture or Architecture(channels=channels)
     target = torch.tensor(image).permute(2, 0, 1)[None].float() / 255.0
     with torch_threads(threads):
         torch.manual_seed(seed)
         model = OverfitModel(architecture, height, width)
+        prior = shipped_prior() if start == "prior" else None
+        if prior is not None:
+            start_from_prior(model.networks, prior)
         train(model, target, lmbda, iterations, progress)
         with torch.no_grad():
             latents = [torch.round(grid.detach()) for grid in model.latents]
@@ -198,23 +209,40 @@ class Adam:
 
 def train(model: OverfitModel, target: torch.Tensor, lmbda: float, iterations: int, progress: bool | None) -> None:
     """Optimize ``model`` for the image ``target`` [1, C, H, W] in 0-1 with the schedule of :func:`stage_at`."""
-    grids = list(model.latents)
-    weights = list(model.networks.parameters())
+    train_jointly([model], [target], [lmbda], iterations, progress)
+
+
+def train_jointly(
+    models: list[OverfitModel], targets: list[torch.Tensor], lambdas: list[float], iterations: int, progress: bool | None
+) -> None:
+    """Optimize the latents of each model for its target, and their networks for all of them.
+
+    The models share one set of networks (``models[i].networks`` is the same module) when this
+    trains the encoder's starting networks (:mod:`convpress.overfit.prior`); the loss is the mean
+    over the images of ``MSE + lambda * bpp``.
+    """
+    networks = models[0].networks
+    if any(model.networks is not networks for model in models):
+        raise ValueError("jointly trained models must share their networks")
+    grids = [grid for model in models for grid in model.latents]
+    weights = list(networks.parameters())
     optimizer = Adam(grids + weights, [LATENT_RATE_FACTOR] * len(grids) + [1.0] * len(weights))
-    pixels = target.shape[2] * target.shape[3]
     with tqdm(total=iterations, desc="overfit", unit="it", disable=None if progress is None else not progress, leave=False) as bar:
         for iteration in range(iterations):
             check_deadline()
             stage = stage_at(iteration, iterations)
-            latents = [quantize_proxy(grid, stage.proxy, stage.temperature, stage.noise) for grid in model.latents]
-            mse, bits = model(latents, target)
-            bpp = bits / pixels
-            loss = mse + lmbda * bpp
-            loss.backward()
+            mean_squared_error, rate = 0.0, 0.0
+            for model, target, lmbda in zip(models, targets, lambdas):
+                latents = [quantize_proxy(grid, stage.proxy, stage.temperature, stage.noise) for grid in model.latents]
+                mse, bits = model(latents, target)
+                bpp = bits / (target.shape[2] * target.shape[3])
+                ((mse + lmbda * bpp) / len(models)).backward()
+                mean_squared_error += mse.item() / len(models)
+                rate += bpp.item() / len(models)
             optimizer.step(stage.learning_rate)
             if iteration % PROGRESS_EVERY == 0 or iteration == iterations - 1:
-                psnr = -10 * math.log10(max(mse.item(), 1e-10))
-                bar.set_postfix(bpp=f"{bpp.item():.3f}", psnr=f"{psnr:.2f}", stage=stage.proxy)
+                psnr = -10 * math.log10(max(mean_squared_error, 1e-10))
+                bar.set_postfix(bpp=f"{rate:.3f}", psnr=f"{psnr:.2f}", stage=stage.proxy)
             bar.update()
 
 

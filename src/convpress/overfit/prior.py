@@ -1,0 +1,86 @@
+"""The encoder's starting networks (the *prior*): trained once on many images, shipped with the package.
+
+The latents of a fit start at zero whatever the networks, but networks that already turn a latent
+stack into an image and already predict latents well let the first iterations move the latents in
+useful directions; with the few thousand iterations a CPU affords, where a fit starts matters
+(``docs/overfit.md`` has the measurements). The prior is trained by
+:mod:`convpress.training.overfit_prior`: one set of networks shared by crops of many images, each
+crop with its own latents, under the encoder's own schedule.
+
+It only changes where the encoder starts: every file still carries its own quantized networks, so
+decoding never needs the prior, and files made with and without it decode the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+from torch import nn
+
+from convpress.errors import ConvpressError
+from convpress.models.loading import read_file_metadata
+from convpress.overfit.bitstream import Architecture
+from convpress.zoo import WEIGHTS_DIR
+
+PRIOR_FORMAT = "convpress-overfit-prior"
+PRIOR_PATH = WEIGHTS_DIR / "overfit-prior.safetensors"
+
+
+@dataclasses.dataclass(frozen=True)
+class Prior:
+    """Float parameters named as ``OverfitModel.networks`` names them, and the architecture they were trained for."""
+
+    architecture: Architecture
+    parameters: dict[str, torch.Tensor]
+
+
+def prior_bytes(networks: nn.ModuleDict, architecture: Architecture, training: dict) -> bytes:
+    """A prior file: ``networks`` (float32) with their architecture and a ``training`` record in the metadata."""
+    tensors = {name: parameter.detach().float().contiguous() for name, parameter in networks.named_parameters()}
+    metadata = {
+        "format": PRIOR_FORMAT,
+        "architecture": json.dumps(dataclasses.asdict(architecture)),
+        "training": json.dumps(training),
+    }
+    return save(tensors, metadata=metadata)
+
+
+def read_prior(path: Path) -> Prior:
+    """A prior file; ConvpressError when it is not one."""
+    metadata = read_file_metadata(path)
+    if metadata.get("format") != PRIOR_FORMAT:
+        raise ConvpressError(f"{path} is not an overfit-codec prior (format {metadata.get('format')!r})")
+    try:
+        parameters = load_file(str(path))
+        architecture = Architecture(**json.loads(metadata["architecture"]))
+    except (SafetensorError, KeyError, TypeError, ValueError) as exc:
+        raise ConvpressError(f"{path}: damaged overfit-codec prior ({exc})") from exc
+    return Prior(architecture, parameters)
+
+
+@functools.cache
+def shipped_prior() -> Prior | None:
+    """The packaged prior, or None when the package has none."""
+    return read_prior(PRIOR_PATH) if PRIOR_PATH.exists() else None
+
+
+def start_from_prior(networks: nn.ModuleDict, prior: Prior) -> list[str]:
+    """Give ``networks`` the prior's value of every parameter of the same name and shape; returns their names.
+
+    Networks of another architecture take what fits: the ARM and the upsampling do not depend on
+    the image's channels, so a gray image's fit starts with the colour prior's ARM.
+    """
+    taken = []
+    with torch.no_grad():
+        for name, parameter in networks.named_parameters():
+            value = prior.parameters.get(name)
+            if value is not None and value.shape == parameter.shape:
+                parameter.copy_(value)
+                taken.append(name)
+    return taken
