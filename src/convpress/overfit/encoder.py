@@ -13,6 +13,9 @@ An earlier first stage with additive uniform noise (10 % of the iterations) is g
 loss after 500 iterations was lower on four of six Kodak crop settings (up to 4.5 dB better) and
 within 2 % on the other two (``docs/overfit.md``).
 
+The latents start at zero and the networks at the shipped prior (:mod:`convpress.overfit.prior`),
+networks already trained on many images, unless ``start="random"``.
+
 Then each parameter group is quantized with the step ``2**-k`` that minimizes the loss including
 the parameters' own code length, group after group (:func:`quantize_networks`), and the encoder
 computes, with the decoder's integer arithmetic, the reconstruction a decoder will produce.
