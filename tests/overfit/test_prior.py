@@ -123,3 +123,18 @@ def test_the_command_writes_a_prior_and_refuses_to_overwrite(tmp_path, capsys):
     before = out.read_bytes()
     assert main(arguments) != 0
     assert "exists" in capsys.readouterr().err and out.read_bytes() == before
+
+
+def test_the_codec_option_chooses_the_start_and_refuses_others():
+    from PIL import Image
+
+    from convpress.codecs.overfit import OverfitCodec
+    from convpress.errors import InvalidParameterError
+
+    image = Image.fromarray(natural_like(24, 24, 3, 5))
+    codec = OverfitCodec()
+    files = {start: codec.encode(image, 60, iterations=8, threads=1, start=start) for start in ("prior", "random")}
+    assert files["prior"] != files["random"]
+    assert all(codec.decode(data).size == image.size for data in files.values())
+    with pytest.raises(InvalidParameterError, match="start"):
+        codec.encode(image, 60, iterations=8, start="zeros")
