@@ -9,7 +9,7 @@ import torch
 from convpress.cli import main
 from convpress.errors import ConvpressError
 from convpress.overfit.bitstream import Architecture, float_networks
-from convpress.overfit.encoder import OverfitModel, fit
+from convpress.overfit.encoder import OverfitModel, fit, train_jointly
 from convpress.overfit.prior import PRIOR_PATH, prior_bytes, read_prior, shipped_prior, start_from_prior
 from convpress.training.overfit_prior import random_crops, train_prior
 from convpress.zoo import weights_path
@@ -70,13 +70,20 @@ def _crops(seed: int, count: int, size: int = 32) -> list[torch.Tensor]:
     return random_crops(images, count, size, seed)
 
 
-def test_joint_training_shares_one_set_of_networks():
+def test_joint_training_trains_one_set_of_networks_for_all_crops():
     crops = _crops(0, 2)
     model = train_prior(crops, [40, 80], 20, seed=0, progress=False)
     assert isinstance(model, OverfitModel)
+    torch.manual_seed(0)  # train_prior's first model starts from this very initialisation
     untrained = OverfitModel(Architecture(), 32, 32)
     changed = [not torch.equal(a, b) for a, b in zip(model.networks.parameters(), untrained.networks.parameters())]
     assert all(changed)
+
+
+def test_joint_training_refuses_models_with_networks_of_their_own():
+    models = [OverfitModel(Architecture(), 32, 32) for _ in range(2)]
+    with pytest.raises(ValueError, match="share their networks"):
+        train_jointly(models, _crops(0, 2), [1e-3, 1e-3], 1, progress=False)
 
 
 def test_crops_need_images_at_least_that_large():

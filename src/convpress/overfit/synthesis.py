@@ -6,8 +6,9 @@ followed by ReLU) with replicated edges. The layer to the image channels starts 
 mid-grey (:data:`INITIAL_GREY`): that ReLU acts on the image's own colours, and a colour that
 started negative everywhere (the latents start at zero, so each colour starts as a constant)
 would get no gradient again and end 10 dB short (``docs/overfit.md``). For 7 levels, 16 hidden
-channels and RGB that is 322 multiply-accumulates per pixel. Its float version is trained; :class:`ExactSynthesis` evaluates
-the quantized parameters in integer arithmetic for a decoder that gives the same pixels anywhere.
+channels and RGB that is 322 multiply-accumulates per pixel. Its float version is trained;
+:class:`ExactSynthesis` evaluates the quantized parameters in integer arithmetic for a decoder
+that gives the same pixels anywhere.
 """
 
 from __future__ import annotations
