@@ -1,7 +1,7 @@
 """Rate, distortion and speed of the overfit codec on Kodak, next to HEVC, AVIF, JPEG XL and VVC intra.
 
 For each image and each effort level the overfit codec is run at a few qualities (bpp, RGB PSNR,
-encode and decode time: wall clock and CPU seconds of the process, all threads). The anchors
+encode and decode time: wall clock and CPU seconds of the process and its helper processes, all threads). The anchors
 sweep their own quality scale on the same images: HEVC intra through the ``heic`` codec (x265,
 4:4:4, preset slow), ``avif`` and ``jpegxl`` through convpress's codecs, and VVC intra (VVenC,
 4:2:0 10-bit, the only format its ffmpeg wrapper takes) through the ffmpeg binary of the
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import tempfile
 import time
@@ -55,11 +56,17 @@ def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
+def cpu_seconds() -> float:
+    """User and system CPU seconds of this process and of its finished children (the encoder's helper processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def timed(function, *args, **kwargs):
-    """(result, wall seconds, CPU seconds of this process)."""
-    wall, cpu = time.perf_counter(), time.process_time()
+    """(result, wall seconds, CPU seconds of this process and the helper processes it started)."""
+    wall, cpu = time.perf_counter(), cpu_seconds()
     result = function(*args, **kwargs)
-    return result, time.perf_counter() - wall, time.process_time() - cpu
+    return result, time.perf_counter() - wall, cpu_seconds() - cpu
 
 
 def measure(codec_name: str, image: Image.Image, quality: float, label: str, **options) -> dict:
@@ -181,7 +188,7 @@ def main() -> None:
                         help="code a SIZE x SIZE crop of each image instead of the whole image")
     parser.add_argument("--starts", nargs="+", default=["prior"], choices=list(STARTS),
                         help="the encoder's starting networks (prior: the shipped one)")
-    parser.add_argument("--threads", type=int, default=2, help="encoder threads of the overfit codec")
+    parser.add_argument("--threads", type=int, default=2, help="encoder processes (cores) of the overfit codec")
     parser.add_argument("--no-vvc", action="store_true", help="skip the VVC anchor")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     args = parser.parse_args()

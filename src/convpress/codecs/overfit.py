@@ -10,7 +10,7 @@ finds it from the file's family byte.
 Quality 1-100 maps to the rate-distortion weight ``lambda = 10 ** (-1.5 - 2.5 * (q - 1) / 99)``
 of ``MSE + lambda * bpp`` (MSE on the 0-1 scale): 0.032 at quality 1, 1.8e-3 at 50, 4.3e-4 at
 75, 1e-4 at 100. Options: ``effort`` (fast/medium/slow: 500/1500/4000 iterations), ``iterations``
-(overrides the effort), ``threads`` (torch threads of the encoder, default 2), ``start`` (the
+(overrides the effort), ``threads`` (processes, one core each, that share the encoder's training, default 2), ``start`` (the
 networks' starting point: ``prior``, trained on many images and shipped, or ``random``). Gray images are
 coded with one channel; the alpha channel of RGBA images is stored losslessly (PNG) in a stream of
 its own. Rate targets (``--target-bpp`` ...) encode once per trial quality, so they multiply the
@@ -93,7 +93,7 @@ class OverfitCodec(Codec):
     options = (
         CodecOption("effort", "medium", "encoder iterations: fast 500, medium 1500, slow 4000", choices=tuple(EFFORT_ITERATIONS)),
         CodecOption("iterations", 0, "exact number of encoder iterations (0: from effort)", minimum=0, maximum=1_000_000),
-        CodecOption("threads", 2, "torch threads used by the encoder", minimum=1, maximum=256),
+        CodecOption("threads", 2, "processes (one core each) that share the encoder's training", minimum=1, maximum=256),
         CodecOption("start", "prior", "the encoder's starting networks: the shipped prior or random", choices=STARTS),
     )
 

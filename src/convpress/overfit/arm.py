@@ -191,7 +191,7 @@ class Arm(nn.Module):
                 (top, min(top + band_rows, rows) + 2, None if valid is None else valid[top : top + band_rows])
                 for top in range(0, rows, band_rows)
             ]
-            total = total + BandedSum.apply(_band_bits, bands, grids, *parameters)
+            total = total + BandedSum.apply(_band_bits, bands, len(PHASES) * width, grids, *parameters)
         return total
 
 

@@ -8,6 +8,9 @@ core's cache: at 768x512, bands of ~32 k latents or pixels made the ARM's rate a
 synthesis' error about 15 % cheaper to differentiate than whole-image evaluation. :class:`BandedSum`
 does that inside one autograd node: its forward computes the loss and already the gradients, which
 its backward only scales.
+
+In a parallel encode (:mod:`convpress.overfit.parallel`) each process evaluates only its share
+of the bands, and the processes add their results up.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 
 import torch
 
+from convpress.overfit.parallel import my_bands
+
 BandLoss = Callable[..., torch.Tensor]
 """``loss(x_band, band_info, *parameters)``: the scalar loss of one band of ``x``."""
 
@@ -24,13 +29,19 @@ BandLoss = Callable[..., torch.Tensor]
 class BandedSum(torch.autograd.Function):
     """``sum(loss(x[:, :, lo:hi], info, *parameters) for lo, hi, info in bands)``, differentiable in x and parameters.
 
+    ``row_cost`` is the work of one row of ``x`` (its latents or pixels), for sharing bands out.
+
     Bands may overlap (halos): their gradients with respect to ``x`` add up. With no gradient
-    needed (evaluation), the bands are only evaluated.
+    needed (evaluation), the bands are only evaluated. Inside
+    :func:`~convpress.overfit.parallel.band_shard` only this process's share of the bands counts.
     """
 
     @staticmethod
-    def forward(ctx: Any, loss: BandLoss, bands: Sequence[tuple[int, int, Any]], x: torch.Tensor, *parameters: torch.Tensor) -> torch.Tensor:
-        needs_gradient = any(ctx.needs_input_grad[2:])
+    def forward(
+        ctx: Any, loss: BandLoss, bands: Sequence[tuple[int, int, Any]], row_cost: float, x: torch.Tensor, *parameters: torch.Tensor
+    ) -> torch.Tensor:
+        needs_gradient = any(ctx.needs_input_grad[3:])
+        bands = my_bands(bands, [(high - low) * row_cost for low, high, _ in bands])
         total = x.new_zeros(())
         if not needs_gradient:
             for low, high, info in bands:
@@ -55,7 +66,7 @@ class BandedSum(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, gradient: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x_gradient, *parameter_gradients = ctx.saved_tensors
-        return (None, None, x_gradient * gradient, *(g * gradient for g in parameter_gradients))
+        return (None, None, None, x_gradient * gradient, *(g * gradient for g in parameter_gradients))
 
 
 def row_bands(rows: int, band_rows: int, halo: int) -> list[tuple[int, int, int, int]]:

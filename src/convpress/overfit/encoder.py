@@ -46,6 +46,7 @@ from convpress.overfit.bitstream import (
 from convpress.overfit.decoder import reconstruct
 from convpress.overfit.laplace import zero_mean_bits
 from convpress.overfit.latents import level_shapes, quantize_proxy
+from convpress.overfit.parallel import Exchange, band_shard, workers
 from convpress.overfit.prior import shipped_prior, start_from_prior
 
 LEARNING_RATE = 1e-2
@@ -60,6 +61,8 @@ KUMARASWAMY = (1.0, 2.0)
 PARAMETER_BITS = tuple(range(2, 13))
 """Candidate quantization exponents k (steps 2^-2 .. 2^-12) of every parameter group."""
 PROGRESS_EVERY = 10
+STATISTICS = ("mse", "bpp")
+"""The numbers of a step that the progress bar shows, summed over processes with the gradients."""
 STARTS = ("prior", "random")
 """Where the networks start: the shipped prior's values, or PyTorch's initialization."""
 
@@ -150,6 +153,7 @@ def fit(
 ) -> FitResult:
     """Overfit a model to ``image`` (uint8 [H, W, C], C = 1 or 3) for rate-distortion ``lmbda``.
 
+    ``threads``: processes that share the training, one core each (:mod:`~convpress.overfit.parallel`).
     ``progress``: show a tqdm bar with the current rate and PSNR (None: only on a terminal).
     ``start``: the networks' starting point, ``"prior"`` (the shipped :mod:`~convpress.overfit.prior`,
     where one is installed) or ``"random"``.
@@ -159,13 +163,13 @@ def fit(
     height, width, channels = image.shape
     architecture = architecture or Architecture(channels=channels)
     target = torch.tensor(image).permute(2, 0, 1)[None].float() / 255.0
-    with torch_threads(threads):
-        torch.manual_seed(seed)
-        model = OverfitModel(architecture, height, width)
-        prior = shipped_prior() if start == "prior" else None
-        if prior is not None:
-            start_from_prior(model.networks, prior)
-        train(model, target, lmbda, iterations, progress)
+    setup = (architecture, target, seed, start)
+    with torch_threads(1):
+        model = starting_model(*setup)
+        size = sum(p.numel() for p in model.parameters()) + len(STATISTICS)
+        with workers(threads, size, _train_worker, (*setup, lmbda, iterations)) as exchange:
+            with band_shard(0, threads) if exchange else contextlib.nullcontext():
+                train(model, target, lmbda, iterations, progress, exchange)
         with torch.no_grad():
             latents = [torch.round(grid.detach()) for grid in model.latents]
             networks, bits = quantize_networks(model, latents, target, lmbda)
@@ -173,6 +177,23 @@ def fit(
             integer_latents = [grid.numpy().astype(np.int64) for grid in latents]
             reconstruction = reconstruct(exact, integer_latents)
     return FitResult(networks, exact, integer_latents, reconstruction, bits)
+
+
+def starting_model(architecture: Architecture, target: torch.Tensor, seed: int, start: str) -> OverfitModel:
+    """The model before training: latents at zero, networks from ``start``; the same in every process."""
+    torch.manual_seed(seed)
+    model = OverfitModel(architecture, target.shape[2], target.shape[3])
+    prior = shipped_prior() if start == "prior" else None
+    if prior is not None:
+        start_from_prior(model.networks, prior)
+    return model
+
+
+def _train_worker(
+    exchange: Exchange, architecture: Architecture, target: torch.Tensor, seed: int, start: str, lmbda: float, iterations: int
+) -> None:
+    """A helper process of :func:`fit`: the same model and training, on its share of the bands."""
+    train(starting_model(architecture, target, seed, start), target, lmbda, iterations, False, exchange)
 
 
 class Adam:
@@ -210,19 +231,27 @@ class Adam:
                 parameter.grad = None
 
 
-def train(model: OverfitModel, target: torch.Tensor, lmbda: float, iterations: int, progress: bool | None) -> None:
+def train(
+    model: OverfitModel, target: torch.Tensor, lmbda: float, iterations: int, progress: bool | None, exchange: Exchange | None = None
+) -> None:
     """Optimize ``model`` for the image ``target`` [1, C, H, W] in 0-1 with the schedule of :func:`stage_at`."""
-    train_jointly([model], [target], [lmbda], iterations, progress)
+    train_jointly([model], [target], [lmbda], iterations, progress, exchange)
 
 
 def train_jointly(
-    models: list[OverfitModel], targets: list[torch.Tensor], lambdas: list[float], iterations: int, progress: bool | None
+    models: list[OverfitModel],
+    targets: list[torch.Tensor],
+    lambdas: list[float],
+    iterations: int,
+    progress: bool | None,
+    exchange: Exchange | None = None,
 ) -> None:
     """Optimize the latents of each model for its target, and their networks for all of them.
 
     The models share one set of networks (``models[i].networks`` is the same module) when this
     trains the encoder's starting networks (:mod:`convpress.overfit.prior`); the loss is the mean
-    over the images of ``MSE + lambda * bpp``.
+    over the images of ``MSE + lambda * bpp``. With an ``exchange``, this process computes its share
+    of the loss and the gradients are summed with the other processes' before each update.
     """
     networks = models[0].networks
     if any(model.networks is not networks for model in models):
@@ -242,11 +271,23 @@ def train_jointly(
                 ((mse + lmbda * bpp) / len(models)).backward()
                 mean_squared_error += mse.item() / len(models)
                 rate += bpp.item() / len(models)
+            if exchange is not None:
+                mean_squared_error, rate = _sum_over_processes(exchange, grids + weights, (mean_squared_error, rate))
             optimizer.step(stage.learning_rate)
             if iteration % PROGRESS_EVERY == 0 or iteration == iterations - 1:
                 psnr = -10 * math.log10(max(mean_squared_error, 1e-10))
                 bar.set_postfix(bpp=f"{rate:.3f}", psnr=f"{psnr:.2f}", stage=stage.proxy)
             bar.update()
+
+
+def _sum_over_processes(exchange: Exchange, parameters: list[nn.Parameter], statistics: tuple[float, ...]) -> tuple[float, ...]:
+    """Sum the gradients of ``parameters`` and the :data:`STATISTICS` over the processes of ``exchange``."""
+    for parameter in parameters:
+        if parameter.grad is None:
+            parameter.grad = torch.zeros_like(parameter)
+    totals = torch.tensor(statistics)
+    exchange.all_reduce([p.grad for p in parameters] + [totals])
+    return tuple(totals.tolist())
 
 
 def quantize_networks(

@@ -64,7 +64,7 @@ class Synthesis(nn.Module):
             (low, high, (offset, rows, target[:, :, low + offset : low + offset + rows]))
             for low, high, offset, rows in row_bands(height, max(1, BAND_PIXELS // width), HALO_ROWS)
         ]
-        return BandedSum.apply(_band_squared_error, bands, stack, *self.parameters())
+        return BandedSum.apply(_band_squared_error, bands, width, stack, *self.parameters())
 
 
 def _synthesize(x: torch.Tensor, *parameters: torch.Tensor) -> torch.Tensor:
