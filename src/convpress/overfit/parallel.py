@@ -4,7 +4,7 @@ The encoder's step is hundreds of small operations on 16-channel tensors, which 
 do not speed up (two torch threads were slower than one on this project's 2-core machine,
 ``docs/overfit.md``). Its loss, though, is a sum over row bands (:mod:`convpress.overfit.banded`)
 of the image's squared error and the latents' code length, so ``P`` processes can each evaluate,
-forward and backward, every ``P``-th band, then add their gradients up. Every process holds the
+forward and backward, their share of the bands (:class:`Shard`), then add their gradients up. Every process holds the
 whole model, draws the same quantization noise (same seed, same operations) and applies the
 same Adam update to the same summed gradient, so the copies stay identical without ever sending
 parameters: per step only the gradients (4 bytes per latent) cross, through shared memory.
