@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from convpress.overfit import arm, synthesis
+from convpress.overfit import arm, encoder, synthesis
 from convpress.overfit.bitstream import Architecture
 from convpress.overfit.encoder import fit, starting_model
 from convpress.overfit.latents import quantize_proxy
@@ -108,9 +108,23 @@ def test_one_process_starts_no_worker():
 
 
 def test_an_encode_on_two_processes_codes_like_one():
-    image = natural_like(48, 64, 3, seed=2)
+    image = natural_like(160, 224, 3, seed=2)  # two bands of synthesis.BAND_PIXELS: two processes
     single = fit(image, 1e-3, 30, threads=1, progress=False)
     double = fit(image, 1e-3, 30, threads=2, progress=False)
     assert double.estimated_bits == pytest.approx(single.estimated_bits, rel=0.02)
     assert double.mse(image) == pytest.approx(single.mse(image), rel=0.02)
     assert np.abs(double.reconstruction.astype(int) - single.reconstruction.astype(int)).max() <= 3
+
+
+def test_a_small_image_is_coded_by_one_process(monkeypatch):
+    """One band of work gives a second process nothing to do: no process is started for it."""
+    worlds = []
+    real_workers = encoder.workers
+
+    def recording_workers(world, *arguments):
+        worlds.append(world)
+        return real_workers(world, *arguments)
+
+    monkeypatch.setattr(encoder, "workers", recording_workers)
+    fit(natural_like(48, 64, 3, seed=2), 1e-3, 2, threads=2, progress=False)
+    assert worlds == [1]

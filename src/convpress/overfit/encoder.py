@@ -48,6 +48,7 @@ from convpress.overfit.laplace import zero_mean_bits
 from convpress.overfit.latents import level_shapes, quantize_proxy
 from convpress.overfit.parallel import Exchange, band_shard, workers
 from convpress.overfit.prior import shipped_prior, start_from_prior
+from convpress.overfit.synthesis import BAND_PIXELS
 
 LEARNING_RATE = 1e-2
 STE_LEARNING_RATE = 1e-4
@@ -153,7 +154,9 @@ def fit(
 ) -> FitResult:
     """Overfit a model to ``image`` (uint8 [H, W, C], C = 1 or 3) for rate-distortion ``lmbda``.
 
-    ``threads``: processes that share the training, one core each (:mod:`~convpress.overfit.parallel`).
+    ``threads``: processes that share the training, one core each (:mod:`~convpress.overfit.parallel`),
+    at most one per band of :data:`~convpress.overfit.synthesis.BAND_PIXELS` pixels: a small image
+    would give the others nothing to do, and starting them costs seconds.
     ``progress``: show a tqdm bar with the current rate and PSNR (None: only on a terminal).
     ``start``: the networks' starting point, ``"prior"`` (the shipped :mod:`~convpress.overfit.prior`,
     where one is installed) or ``"random"``.
@@ -167,8 +170,9 @@ def fit(
     with torch_threads(1):
         model = starting_model(*setup)
         size = sum(p.numel() for p in model.parameters()) + len(STATISTICS)
-        with workers(threads, size, _train_worker, (*setup, lmbda, iterations)) as exchange:
-            with band_shard(0, threads) if exchange else contextlib.nullcontext():
+        processes = min(threads, -(-height * width // BAND_PIXELS))
+        with workers(processes, size, _train_worker, (*setup, lmbda, iterations)) as exchange:
+            with band_shard(0, processes) if exchange else contextlib.nullcontext():
                 train(model, target, lmbda, iterations, progress, exchange)
         with torch.no_grad():
             latents = [torch.round(grid.detach()) for grid in model.latents]

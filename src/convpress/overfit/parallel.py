@@ -23,11 +23,15 @@ import contextvars
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import torch
+from tqdm import tqdm
+
+from convpress.deadline import check_deadline
 
 WAIT_SECONDS = 0.25
 """How often a process waiting for the others checks that they are still alive (and not stopped)."""
@@ -124,7 +128,9 @@ class Exchange:
             offset += tensor.numel()
 
     def _wait(self, semaphore: Any) -> None:
+        """Wait for a peer's word, still honouring the caller's deadline (a service job's time limit)."""
         while not semaphore.acquire(timeout=WAIT_SECONDS):
+            check_deadline()
             if not self.alive():
                 raise PeerLostError("a process of the parallel encode stopped; see its error above")
 
@@ -177,6 +183,7 @@ def _run_worker(
     """A worker's main. Ctrl-C is the parent's to handle: it asks the workers to stop, and they
     return quietly (a killed one would leave its semaphores registered, and a warning)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tqdm.set_lock(threading.RLock())  # workers draw no bars: no named semaphore for a killed worker to leak
     torch.set_num_threads(1)
     parent = os.getppid()
     exchange = Exchange(rank, buffers, written, lambda: os.getppid() == parent and not stop.is_set())
