@@ -53,7 +53,8 @@ class Shard:
 
     rank: int
     world: int
-    loads: list[float] = field(default_factory=list)
+    loads: list[float] = field(init=False)
+    """Work dealt so far to each rank."""
 
     def __post_init__(self) -> None:
         self.loads = [0.0] * self.world
