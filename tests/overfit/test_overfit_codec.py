@@ -151,9 +151,24 @@ def test_options_are_checked_and_targets_warn():
     codec = get_codec("overfit")
     with pytest.raises(InvalidParameterError, match="effort must be one of fast, medium, slow"):
         codec.encode(_image("RGB", 8, 8), effort="extreme")
-    with pytest.warns(UserWarning, match="one encode per trial"):
+    with pytest.warns(UserWarning, match="short previews and one or more full encodes"):
         encode_at = codec.quality_encoder(_image("RGB", 8, 8), iterations=2, threads=1)
     assert OverfitCodec.sniff(encode_at(30))
+
+
+def test_rate_searches_preview_with_an_eighth_of_the_iterations(monkeypatch):
+    trained = []
+
+    def recording(image, quality, iterations, threads, start):
+        trained.append(iterations)
+        return b"file", None
+
+    monkeypatch.setattr("convpress.codecs.overfit.encode_image", recording)
+    codec, image = get_codec("overfit"), _image("RGB", 8, 8)
+    assert codec.preview_encoder(image, iterations=799) is None  # a 99-iteration preview would say too little
+    assert codec.preview_encoder(image, iterations=800, threads=1)(50) == b"file"
+    codec.preview_encoder(image, effort="slow")(50)
+    assert trained == [100, 500]
 
 
 def test_interrupted_encode_leaves_no_output(tmp_path, monkeypatch):

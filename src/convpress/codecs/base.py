@@ -118,10 +118,10 @@ class Codec(abc.ABC):
     max_side: ClassVar[int | None] = None
     """Largest width or height the format can store, where the format has such a limit."""
     options: ClassVar[tuple[CodecOption, ...]] = ()
+    """Encoder settings beyond quality that ``encode`` accepts as keyword arguments."""
     interactive: ClassVar[bool] = True
     """False for codecs whose encoder takes minutes (the overfitted codec): they are left out of
     default sweeps and comparisons and run only when asked for by name."""
-    """Encoder settings beyond quality that ``encode`` accepts as keyword arguments."""
 
     @abc.abstractmethod
     def encode(self, image: Image.Image, quality: float = DEFAULT_QUALITY, **options) -> bytes:
@@ -153,6 +153,16 @@ class Codec(abc.ABC):
         to do that work once.
         """
         return lambda quality: self.encode(image, quality=quality, **options)
+
+    def preview_encoder(self, image: Image.Image, **options) -> Callable[[float], bytes] | None:
+        """A much cheaper encoder whose size and PSNR follow this one's as quality varies, or None.
+
+        Rate searches (:mod:`convpress.codecs.targets`) locate the target with it and then spend
+        only one to a few real encodes. Worth it only where an encode is expensive (the overfitted
+        codec, whose preview trains for fewer iterations); None, the default, searches with real
+        encodes throughout.
+        """
+        return None
 
     def decoded_mode(self, mode: str) -> str:
         """Mode :meth:`decode` returns for an image encoded from ``mode`` (the same by default).

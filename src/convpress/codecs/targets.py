@@ -4,7 +4,10 @@ Any lossy codec works: the search bisects its 1-100 quality scale (on which size
 with quality) until the result is within 3% of the target, and says clearly when the target lies
 outside what the codec can reach (returning the closest end). Codecs whose analysis does not depend
 on quality (the learned codec) supply a :meth:`~convpress.codecs.base.Codec.quality_encoder` that
-reuses it across the search.
+reuses it across the search. Codecs whose encode is expensive (the overfitted codec trains a model
+per encode) supply a :meth:`~convpress.codecs.base.Codec.preview_encoder`: the bisection runs on
+the cheap previews, and the real encoder is then called only at the quality the previews point to,
+corrected from how far each real encode lands from its preview (usually one or two real encodes).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from convpress.errors import InvalidParameterError
 
 TOLERANCE = 0.03
 MAX_STEPS = 16
+MAX_REAL_ENCODES = 4
+"""Real encodes after a preview search before settling for the closest one."""
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "k": 1000, "kib": 1024, "mb": 1000**2, "m": 1000**2, "mib": 1024**2}
 
 
@@ -83,13 +88,19 @@ def encode_to_target(
 
     if target <= 0:
         raise InvalidParameterError(f"target {what} must be positive, got {target:g}")
-    return _bisect(encode_at, measure, target)
+    preview = codec.preview_encoder(image, **options)
+    if preview is None:
+        return _bisect(encode_at, measure, target)
+    return _search_with_preview(preview, encode_at, measure, target)
 
 
-def _bisect(encode_at: Callable[[float], bytes], measure: Callable[[bytes], float], target: float) -> TargetResult:
+def _bisect(
+    encode_at: Callable[[float], bytes], measure: Callable[[bytes], float], target: float, tried: dict[float, float] | None = None
+) -> TargetResult:
+    """The closest result of a bisection over quality; ``tried`` collects every (quality, value) measured."""
     low, high = QUALITY_MIN, QUALITY_MAX
     best: TargetResult | None = None
-    tried: dict[float, float] = {}
+    tried = {} if tried is None else tried
     for _ in range(MAX_STEPS):
         quality = round((low + high) / 2, 2)
         if quality in tried:
@@ -107,9 +118,59 @@ def _bisect(encode_at: Callable[[float], bytes], measure: Callable[[bytes], floa
         for edge in (QUALITY_MIN, QUALITY_MAX):
             check_deadline()
             data = encode_at(edge)
-            value = measure(data)
+            value = tried[edge] = measure(data)
             best = _closer(best, TargetResult(data, edge, value, abs(value - target) <= TOLERANCE * target), target)
     return best
+
+
+def _search_with_preview(
+    preview: Callable[[float], bytes], encode_at: Callable[[float], bytes], measure: Callable[[bytes], float], target: float
+) -> TargetResult:
+    """Bisect on the previews, then encode for real where the preview curve, shifted onto the
+    real encodes, meets the target.
+
+    Size and PSNR are compared on a log scale: a longer encode of the same quality differs from its
+    preview by a roughly constant factor near the target, which each real encode measures anew.
+    """
+    curve: dict[float, float] = {}
+    quality = _bisect(preview, measure, target, curve).quality
+    qualities = np.array(sorted(curve))
+    # Made non-decreasing, so that it can be inverted: rate and PSNR grow with quality.
+    log_values = np.maximum.accumulate([_log(curve[q]) for q in qualities])
+    best: TargetResult | None = None
+    real: set[float] = set()
+    for _ in range(MAX_REAL_ENCODES):
+        check_deadline()
+        data = encode_at(quality)
+        value = measure(data)
+        real.add(quality)
+        best = _closer(best, TargetResult(data, quality, value, abs(value - target) <= TOLERANCE * target), target)
+        if best.reached:
+            break
+        shift = _log(value) - _extended(quality, qualities, log_values)
+        wanted = _extended(_log(target) - shift, log_values, qualities)
+        quality = round(min(max(wanted, QUALITY_MIN), QUALITY_MAX), 2)
+        if quality in real:
+            break
+    assert best is not None
+    return best
+
+
+def _extended(x: float, xs: np.ndarray, ys: np.ndarray) -> float:
+    """Piecewise-linear interpolation through (xs, ys), extended beyond the ends along the end segments.
+
+    The previews of a bisection cluster around the preview's answer; the real encodes may need a
+    quality beyond them.
+    """
+    if len(xs) < 2 or xs[0] <= x <= xs[-1]:
+        return float(np.interp(x, xs, ys))
+    (x0, x1), (y0, y1) = (xs[:2], ys[:2]) if x < xs[0] else (xs[-2:], ys[-2:])
+    return float(y0 + (x - x0) * (y1 - y0) / (x1 - x0)) if x1 > x0 else float(y1)
+
+
+def _log(value: float) -> float:
+    """log of a size or PSNR, kept finite (a lossless result has infinite PSNR)."""
+    return float(np.log(min(max(value, 1e-12), 1e12)))
 
 
 def _closer(best: TargetResult | None, candidate: TargetResult, target: float) -> TargetResult:
