@@ -158,7 +158,7 @@ class Codec(abc.ABC):
         """A much cheaper encoder whose size and PSNR follow this one's as quality varies, or None.
 
         Rate searches (:mod:`convpress.codecs.targets`) locate the target with it and then spend
-        only one to a few real encodes. Worth it only where an encode is expensive (the overfitted
+        only a few real encodes. Worth it only where an encode is expensive (the overfitted
         codec, whose preview trains for fewer iterations); None, the default, searches with real
         encodes throughout.
         """

@@ -15,8 +15,8 @@ networks' starting point: ``prior``, trained on many images and shipped, or ``ra
 coded with one channel; the alpha channel of RGBA images is stored losslessly (PNG) in a stream of
 its own. Rate targets (``--target-bpp`` ...) search the quality with previews of an eighth of the
 iterations (:data:`PREVIEW_FRACTION`), then encode for real at the quality they point to, corrected
-from where each real encode lands: about one preview search (5 to 8 short encodes) plus one or two
-full encodes.
+from where each real encode lands: one preview search (5 to 8 short encodes) plus one to four
+full encodes (three in the example of ``docs/overfit.md``).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ on quality (the learned codec) supply a :meth:`~convpress.codecs.base.Codec.qual
 reuses it across the search. Codecs whose encode is expensive (the overfitted codec trains a model
 per encode) supply a :meth:`~convpress.codecs.base.Codec.preview_encoder`: the bisection runs on
 the cheap previews, and the real encoder is then called only at the quality the previews point to,
-corrected from how far each real encode lands from its preview (usually one or two real encodes).
+corrected from how far each real encode lands from its preview (one to four real encodes).
 """
 
 from __future__ import annotations
