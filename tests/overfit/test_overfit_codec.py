@@ -13,7 +13,10 @@ from convpress.codecs.learned import LearnedCodec
 from convpress.codecs.overfit import OverfitCodec, encode_image, quality_to_lambda
 from convpress.coding.container import CpzHeader, ModelFamily, pack, unpack
 from convpress.errors import CodecUnavailableError, CorruptDataError, InvalidParameterError
+from convpress.overfit.bitstream import GROUPS, group_of
 from convpress.overfit.encoder import fit
+from convpress.overfit.laplace import zero_mean_bits
+from convpress.overfit.prior import Prior, shipped_prior
 from imagegen import natural_like
 
 ITERATIONS = 30
@@ -80,6 +83,40 @@ def test_sniffing_tells_overfitted_from_learned_cpz_files(encoded):
         OverfitCodec().decode(learned_file)
 
 
+def test_networks_are_coded_relative_to_the_prior_named_in_the_header(encoded):
+    _, data, result = encoded
+    header = unpack(data)[0]
+    assert header.weights_hash == shipped_prior().weights_hash and unpack(data)[1][0][0] == 3
+    networks = result.networks
+    relative = sum(zero_mean_bits(networks.coded_values(group)).min() for group in GROUPS)
+    whole = sum(
+        zero_mean_bits(np.concatenate([v.reshape(-1) for name, v in networks.values.items() if group_of(name) == group])).min()
+        for group in GROUPS
+    )
+    assert relative < 0.7 * whole  # 30 iterations move the networks only a little from the prior
+
+
+def test_a_file_coded_against_another_prior_is_refused(encoded, monkeypatch):
+    _, data, _ = encoded
+    prior = shipped_prior()
+    monkeypatch.setattr("convpress.codecs.overfit.shipped_prior", lambda: Prior(prior.architecture, prior.parameters, bytes(range(8))))
+    with pytest.raises(CodecUnavailableError, match="other weights of model 'overfit'"):
+        OverfitCodec().decode(data)
+    monkeypatch.setattr("convpress.codecs.overfit.shipped_prior", lambda: None)
+    with pytest.raises(CodecUnavailableError, match="prior, which is not installed"):
+        OverfitCodec().decode(data)
+
+
+def test_a_file_from_random_networks_is_coded_whole_and_needs_no_prior(monkeypatch):
+    image = _image("RGB", 16, 16, seed=6)
+    data, result = encode_image(image, 60, 10, threads=1, start="random")
+    assert unpack(data)[0].weights_hash == bytes(8)
+    monkeypatch.setattr("convpress.codecs.overfit.shipped_prior", lambda: None)
+    assert np.array_equal(np.asarray(OverfitCodec().decode(data)), result.reconstruction)
+    layout_2 = _repacked(data, s0=b"\x02" + unpack(data)[1][0][1:])  # stream layout 2: always coded whole
+    assert np.array_equal(np.asarray(OverfitCodec().decode(layout_2)), result.reconstruction)
+
+
 def _repacked(data: bytes, **changes) -> bytes:
     """The file with some streams replaced (and a valid file CRC)."""
     header, streams = unpack(data)
@@ -93,7 +130,7 @@ def _repacked(data: bytes, **changes) -> bytes:
     [
         (lambda d: d[: len(d) // 2], "truncated"),
         (lambda d: d[:12], "truncated"),
-        (lambda d: _repacked(d, s0=b"\x01" + unpack(d)[1][0][1:]), "layout 1 is not supported"),
+        (lambda d: _repacked(d, s0=b"\x01" + unpack(d)[1][0][1:]), "layout 1 is not supported .this convpress reads 2 and 3."),
         (lambda d: _repacked(d, s0=unpack(d)[1][0][:-1]), "configuration of 14 bytes"),
         (lambda d: _repacked(d, s0=b"\x02\x00" + unpack(d)[1][0][2:]), "architecture out of range"),
         (lambda d: _repacked(d, s1=unpack(d)[1][1][:-8]), "corrupt|checksum"),

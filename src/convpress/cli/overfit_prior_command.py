@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train-overfit-prior", help="train the starting networks of the overfit codec's encoder",
         description="Train one set of overfit-codec networks on random crops of folders of images (each crop with its "
         "own latents, all sharing the networks), spread over a range of qualities. The encoder starts every fit from "
-        "them (src/convpress/weights/overfit-prior.safetensors is the shipped one); decoding never needs them. A run "
+        "them and codes its networks relative to them (src/convpress/weights/overfit-prior.safetensors is the shipped "
+        "one; files coded against a prior need it to decode). A run "
         "takes minutes (16 crops of 256x256 for 1000 iterations: about 15 CPU-minutes); interrupting it writes nothing.",
     )
     parser.add_argument("--data", nargs="+", type=Path, required=True, help="training image folders")

@@ -13,7 +13,9 @@ of ``MSE + lambda * bpp`` (MSE on the 0-1 scale): 0.032 at quality 1, 1.8e-3 at 
 (overrides the effort), ``threads`` (processes, one core each, that share the encoder's training, default 2), ``start`` (the
 networks' starting point: ``prior``, trained on many images and shipped, or ``random``). Gray images are
 coded with one channel; the alpha channel of RGBA images is stored losslessly (PNG) in a stream of
-its own. Rate targets (``--target-bpp`` ...) search the quality with previews of an eighth of the
+its own. The networks are coded as differences from the prior they started from, which the header
+names by its hash: decoding such a file needs that prior (it is shipped with convpress); files
+encoded with ``start=random`` carry their networks whole (hash zero). Rate targets (``--target-bpp`` ...) search the quality with previews of an eighth of the
 iterations (:data:`PREVIEW_FRACTION`), then encode for real at the quality they point to, corrected
 from where each real encode lands: one preview search (5 to 8 short encodes) plus one to four
 full encodes (three in the example of ``docs/overfit.md``).
@@ -35,6 +37,7 @@ from convpress.errors import CodecUnavailableError, CorruptDataError, Unsupporte
 from convpress.overfit.bitstream import decode_streams, encode_streams
 from convpress.overfit.decoder import reconstruct
 from convpress.overfit.encoder import STARTS, FitResult, fit
+from convpress.overfit.prior import Prior, shipped_prior
 
 MODEL_NAME = "overfit"
 EFFORT_ITERATIONS = {"fast": 500, "medium": 1500, "slow": 4000}
@@ -47,7 +50,7 @@ PREVIEW_FRACTION = 8
 PREVIEW_MIN_ITERATIONS = 100
 """Shorter previews say too little about the real encode: below it the search uses real encodes."""
 NO_WEIGHTS = bytes(8)
-"""The header's weights hash: the model travels in the file, there are no installed weights."""
+"""The header's weights hash of a file that needs no installed weights: its networks are coded whole."""
 
 
 def quality_to_lambda(quality: float) -> float:
@@ -80,7 +83,7 @@ def encode_image(
     header = CpzHeader(
         family=ModelFamily.OVERFITTED,
         model_name=MODEL_NAME,
-        weights_hash=NO_WEIGHTS,
+        weights_hash=NO_WEIGHTS if result.prior is None else result.prior.weights_hash,
         quality=quality,
         width=image.width,
         height=image.height,
@@ -146,8 +149,18 @@ class OverfitCodec(Codec):
         expected = 3 if header.mode == "RGBA" else 2
         if len(streams) != expected:
             raise CorruptDataError(f"expected {expected} streams for a {header.mode} overfitted file, found {len(streams)}")
-        networks, exact, latents = decode_streams(streams[0], streams[1], header.symbols_crc, header.height, header.width)
+        reference = None if header.weights_hash == NO_WEIGHTS else _installed_prior(header).parameters
+        networks, exact, latents = decode_streams(streams[0], streams[1], header.symbols_crc, header.height, header.width, reference)
         if networks.architecture.channels != (1 if header.mode == "L" else 3):
             raise CorruptDataError(f"corrupt overfitted file: {networks.architecture.channels} channels for a {header.mode} image")
         pixels = reconstruct(exact, latents)
         return _image(pixels, header.mode, streams[2] if header.mode == "RGBA" else None)
+
+
+def _installed_prior(header: CpzHeader) -> Prior:
+    """The prior a file's networks are coded relative to; CodecUnavailableError when another one (or none) is installed."""
+    prior = shipped_prior()
+    if prior is None:
+        raise CodecUnavailableError("this file's networks are coded relative to the overfit codec's prior, which is not installed")
+    header.check_model(MODEL_NAME, prior.weights_hash)
+    return prior

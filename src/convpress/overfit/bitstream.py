@@ -7,8 +7,13 @@ Two streams follow the container header (``docs/format.md`` section 5 and ``docs
    ARM biases, synthesis weights, synthesis biases) its quantization exponent ``k`` (step
    ``2**-k``) and the index of the zero-mean Laplace table that codes it;
 1. the *symbols*, one range-coded stream: each parameter group (its parameters in the networks'
-   declaration order, C order within a tensor, as integers ``round(p * 2**k)``), then the latents
-   as :func:`convpress.overfit.arm.code_latents` codes them (coarsest level first, row by row).
+   declaration order, C order within a tensor, as integers ``round(p * 2**k)`` minus the
+   *reference*'s ``round(r * 2**k)``), then the latents as :func:`convpress.overfit.arm.code_latents`
+   codes them (coarsest level first, row by row).
+
+The reference is the encoder's starting networks (the prior, :mod:`convpress.overfit.prior`),
+named by the container header's weights hash; a parameter the reference lacks (another shape, or
+no reference: hash zero) is coded whole.
 
 The header's symbols checksum covers both, in that order.
 """
@@ -29,8 +34,11 @@ from convpress.overfit.laplace import SCALES, laplace_tables, zero_mean_table
 from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
 from convpress.overfit.synthesis import ExactSynthesis, Synthesis
 
-LAYOUT_VERSION = 2
-"""2: latents coded row by row with the rows-above context; 1 (four phase passes per level) is no longer read."""
+LAYOUT_VERSION = 3
+"""3: parameters coded as differences from the reference. 2 (latents row by row with the rows-above
+context, parameters whole) is layout 3 without a reference and still read; 1 (four phase passes per
+level) is not."""
+READABLE_LAYOUTS = (2, 3)
 GROUPS = ("upsampling", "arm.weight", "arm.bias", "synthesis.weight", "synthesis.bias")
 MAX_LEVELS = 12
 MAX_WIDTH = 128
@@ -70,6 +78,18 @@ def group_of(name: str) -> str:
     return f"{network}.{'bias' if name.endswith('bias') else 'weight'}"
 
 
+Reference = dict[str, torch.Tensor]
+"""Float parameters by name that a file's parameters are coded relative to (the prior's)."""
+
+
+def reference_integers(reference: Reference | None, name: str, shape: tuple[int, ...], exponent: int) -> np.ndarray:
+    """The reference's parameter ``name`` in units of ``2**-exponent``; zeros where it has none of that shape."""
+    value = None if reference is None else reference.get(name)
+    if value is None or tuple(value.shape) != tuple(shape):
+        return np.zeros(shape, dtype=np.int64)
+    return torch.round(value.double() * 2**exponent).numpy().astype(np.int64)
+
+
 def parameter_shapes(architecture: Architecture) -> dict[str, tuple[int, ...]]:
     """Every parameter's name and shape, in coding order."""
     return {
@@ -90,9 +110,18 @@ class QuantizedNetworks:
     """int64 parameters by name (see :func:`parameter_shapes`)."""
     tables: dict[str, int]
     """Scale index of the zero-mean Laplace table that codes each group."""
+    reference: Reference | None = None
+    """What the parameters are coded relative to (see the module docstring)."""
 
-    def group_values(self, group: str) -> np.ndarray:
-        return np.concatenate([v.reshape(-1) for name, v in self.values.items() if group_of(name) == group])
+    def coded_values(self, group: str) -> np.ndarray:
+        """The integers the file codes for ``group``: each parameter minus the reference's, flattened."""
+        return np.concatenate(
+            [
+                (value - reference_integers(self.reference, name, value.shape, self.bits[group])).reshape(-1)
+                for name, value in self.values.items()
+                if group_of(name) == group
+            ]
+        )
 
 
 @dataclass
@@ -130,8 +159,9 @@ def parse_config(data: bytes) -> tuple[Architecture, dict[str, int], dict[str, i
     """Architecture, exponents and tables from the configuration stream; CorruptDataError if invalid."""
     if len(data) != CONFIG_BYTES:
         raise CorruptDataError(f"corrupt overfitted file: configuration of {len(data)} bytes, expected {CONFIG_BYTES}")
-    if data[0] != LAYOUT_VERSION:
-        raise CorruptDataError(f"overfitted stream layout {data[0]} is not supported (this convpress reads {LAYOUT_VERSION})")
+    if data[0] not in READABLE_LAYOUTS:
+        readable = " and ".join(map(str, READABLE_LAYOUTS))
+        raise CorruptDataError(f"overfitted stream layout {data[0]} is not supported (this convpress reads {readable})")
     try:
         architecture = Architecture(*data[1:5])
     except ValueError as exc:
@@ -151,7 +181,7 @@ def encode_streams(networks: QuantizedNetworks, latents: list[np.ndarray], exact
     tables = laplace_tables()
     encoder = SymbolEncoder()
     for group in GROUPS:
-        values = networks.group_values(group)
+        values = networks.coded_values(group)
         encoder.encode(values, _group_table_index(networks.tables, group, values.size), tables)
 
     def code(values: np.ndarray | None, index: np.ndarray) -> np.ndarray:
@@ -163,8 +193,13 @@ def encode_streams(networks: QuantizedNetworks, latents: list[np.ndarray], exact
     return config_bytes(networks), encoder.finish(), encoder.checksum
 
 
-def decode_streams(config: bytes, symbols: bytes, checksum: int, height: int, width: int) -> tuple[QuantizedNetworks, ExactNetworks, list[np.ndarray]]:
-    """Networks and integer latents of a file; CorruptDataError when anything does not check out."""
+def decode_streams(
+    config: bytes, symbols: bytes, checksum: int, height: int, width: int, reference: Reference | None = None
+) -> tuple[QuantizedNetworks, ExactNetworks, list[np.ndarray]]:
+    """Networks and integer latents of a file whose parameters are coded relative to ``reference``.
+
+    CorruptDataError when anything does not check out.
+    """
     architecture, bits, table_choice = parse_config(config)
     tables = laplace_tables()
     decoder = SymbolDecoder(symbols)
@@ -175,8 +210,8 @@ def decode_streams(config: bytes, symbols: bytes, checksum: int, height: int, wi
         sizes = [int(np.prod(shapes[name])) for name in names]
         flat = decoder.decode(_group_table_index(table_choice, group, sum(sizes)), tables).astype(np.int64)
         for name, chunk in zip(names, np.split(flat, np.cumsum(sizes)[:-1])):
-            decoded[name] = chunk.reshape(shapes[name])
-    networks = QuantizedNetworks(architecture, bits, decoded, table_choice)
+            decoded[name] = chunk.reshape(shapes[name]) + reference_integers(reference, name, shapes[name], bits[group])
+    networks = QuantizedNetworks(architecture, bits, decoded, table_choice, reference)
     exact = exact_networks(networks)
     latents = code_latents(exact.arm, level_shapes(height, width, architecture.levels), lambda _, index: decoder.decode(index, tables))
     decoder.verify(checksum)

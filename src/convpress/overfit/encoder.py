@@ -17,7 +17,8 @@ The latents start at zero and the networks at the shipped prior (:mod:`convpress
 networks already trained on many images, unless ``start="random"``.
 
 Then each parameter group is quantized with the step ``2**-k`` that minimizes the loss including
-the parameters' own code length, group after group (:func:`quantize_networks`), and the encoder
+the parameters' own code length (they are coded as differences from the prior's values), group
+after group (:func:`quantize_networks`), and the encoder
 computes, with the decoder's integer arithmetic, the reconstruction a decoder will produce.
 """
 
@@ -39,15 +40,17 @@ from convpress.overfit.bitstream import (
     Architecture,
     ExactNetworks,
     QuantizedNetworks,
+    Reference,
     exact_networks,
     float_networks,
     group_of,
+    reference_integers,
 )
 from convpress.overfit.decoder import reconstruct
 from convpress.overfit.laplace import zero_mean_bits
 from convpress.overfit.latents import level_shapes, quantize_proxy
 from convpress.overfit.parallel import Exchange, band_shard, workers
-from convpress.overfit.prior import shipped_prior, start_from_prior
+from convpress.overfit.prior import Prior, shipped_prior, start_from_prior
 from convpress.overfit.synthesis import BAND_PIXELS
 
 LEARNING_RATE = 1e-2
@@ -124,6 +127,8 @@ class FitResult:
     """uint8 [H, W, C]: exactly what decoding the file gives."""
     estimated_bits: float
     """Latents' and parameters' code length, as the quantization search estimated it."""
+    prior: Prior | None
+    """The prior the networks started from and are coded relative to (None: from scratch, coded whole)."""
 
     def mse(self, image: np.ndarray) -> float:
         """Mean squared error on the 0-1 scale, against the original uint8 [H, W, C] image."""
@@ -159,7 +164,7 @@ def fit(
     would give the others nothing to do, and starting them costs seconds.
     ``progress``: show a tqdm bar with the current rate and PSNR (None: only on a terminal).
     ``start``: the networks' starting point, ``"prior"`` (the shipped :mod:`~convpress.overfit.prior`,
-    where one is installed) or ``"random"``.
+    where one is installed, which the quantized networks are then coded relative to) or ``"random"``.
     """
     if start not in STARTS:
         raise ValueError(f"unknown start {start!r}; choose from {', '.join(STARTS)}")
@@ -167,6 +172,7 @@ def fit(
     architecture = architecture or Architecture(channels=channels)
     target = torch.tensor(image).permute(2, 0, 1)[None].float() / 255.0
     setup = (architecture, target, seed, start)
+    prior = shipped_prior() if start == "prior" else None
     with torch_threads(1):
         model = starting_model(*setup)
         size = sum(p.numel() for p in model.parameters()) + len(STATISTICS)
@@ -176,11 +182,11 @@ def fit(
                 train(model, target, lmbda, iterations, progress, exchange)
         with torch.no_grad():
             latents = [torch.round(grid.detach()) for grid in model.latents]
-            networks, bits = quantize_networks(model, latents, target, lmbda)
+            networks, bits = quantize_networks(model, latents, target, lmbda, None if prior is None else prior.parameters)
             exact = exact_networks(networks)
             integer_latents = [grid.numpy().astype(np.int64) for grid in latents]
             reconstruction = reconstruct(exact, integer_latents)
-    return FitResult(networks, exact, integer_latents, reconstruction, bits)
+    return FitResult(networks, exact, integer_latents, reconstruction, bits, prior)
 
 
 def starting_model(architecture: Architecture, target: torch.Tensor, seed: int, start: str) -> OverfitModel:
@@ -295,9 +301,12 @@ def _sum_over_processes(exchange: Exchange, parameters: list[nn.Parameter], stat
 
 
 def quantize_networks(
-    model: OverfitModel, latents: list[torch.Tensor], target: torch.Tensor, lmbda: float
+    model: OverfitModel, latents: list[torch.Tensor], target: torch.Tensor, lmbda: float, reference: Reference | None = None
 ) -> tuple[QuantizedNetworks, float]:
     """Choose each group's exponent for the least ``MSE + lambda * bpp`` (parameters' bits included).
+
+    The parameters are coded as differences from ``reference`` (see :mod:`~convpress.overfit.bitstream`),
+    so their bits are those of the differences.
 
     Groups are settled one after the other, those not yet settled staying in float. An ARM group
     changes only the latents' rate and the others only the distortion, so each candidate
@@ -325,7 +334,8 @@ def quantize_networks(
         best = (math.inf, 0, 0, 0.0, 0.0)
         for exponent in PARAMETER_BITS:
             _set_quantized(parameters, originals, names, exponent)
-            candidate_bits = zero_mean_bits(np.concatenate([_integers(originals[name], exponent).reshape(-1) for name in names]))
+            coded = [_integers(originals[name], exponent) - reference_integers(reference, name, originals[name].shape, exponent) for name in names]
+            candidate_bits = zero_mean_bits(np.concatenate([values.reshape(-1) for values in coded]))
             trial = {**terms, term: evaluate()}
             rate = trial["latent_bits"] + float(candidate_bits.min()) + sum(parameter_bits.values())
             loss = trial["distortion"] + lmbda * rate / pixels
@@ -334,7 +344,8 @@ def quantize_networks(
         _, bits[group], tables[group], parameter_bits[group], terms[term] = best
         _set_quantized(parameters, originals, names, bits[group])
     values = {name: _integers(originals[name], bits[group_of(name)]) for name in originals}
-    return QuantizedNetworks(model.architecture, bits, values, tables), terms["latent_bits"] + sum(parameter_bits.values())
+    networks = QuantizedNetworks(model.architecture, bits, values, tables, reference)
+    return networks, terms["latent_bits"] + sum(parameter_bits.values())
 
 
 def _set_quantized(parameters: dict, originals: dict, names: list[str], exponent: int) -> None:

@@ -7,8 +7,11 @@ useful directions; with the few thousand iterations a CPU affords, where a fit s
 :mod:`convpress.training.overfit_prior`: one set of networks shared by crops of many images, each
 crop with its own latents, under the encoder's own schedule.
 
-It only changes where the encoder starts: every file still carries its own quantized networks, so
-decoding never needs the prior, and files made with and without it decode the same way.
+Every file still carries its own quantized networks, but as *differences* from the prior's values
+at the same step (stream layout 3): a fit moves most parameters only a little from where it
+started, and the differences cost about a fifth fewer bits (``docs/overfit.md``). Such a file
+names the prior by its hash in the header, and decoding it needs that prior installed; a file
+encoded with ``start="random"`` carries its parameters whole and needs none.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save
+from safetensors.torch import load, save
 from torch import nn
 
+from convpress.coding.container import weights_hash
 from convpress.errors import ConvpressError
 from convpress.models.loading import read_file_metadata
 from convpress.overfit.bitstream import Architecture
@@ -38,6 +42,8 @@ class Prior:
 
     architecture: Architecture
     parameters: dict[str, torch.Tensor]
+    weights_hash: bytes
+    """The file's fingerprint (:func:`convpress.coding.weights_hash`): files coded against this prior store it."""
 
 
 def prior_bytes(networks: nn.ModuleDict, architecture: Architecture, training: dict) -> bytes:
@@ -56,12 +62,13 @@ def read_prior(path: Path) -> Prior:
     metadata = read_file_metadata(path)
     if metadata.get("format") != PRIOR_FORMAT:
         raise ConvpressError(f"{path} is not an overfit-codec prior (format {metadata.get('format')!r})")
+    data = path.read_bytes()
     try:
-        parameters = load_file(str(path))
+        parameters = load(data)
         architecture = Architecture(**json.loads(metadata["architecture"]))
     except (SafetensorError, KeyError, TypeError, ValueError) as exc:
         raise ConvpressError(f"{path}: damaged overfit-codec prior ({exc})") from exc
-    return Prior(architecture, parameters)
+    return Prior(architecture, parameters, weights_hash(data))
 
 
 @functools.cache
