@@ -15,7 +15,9 @@ networks' starting point: ``prior``, trained on many images and shipped, or ``ra
 coded with one channel; the alpha channel of RGBA images is stored losslessly (PNG) in a stream of
 its own. The networks are coded as differences from the prior they started from, which the header
 names by its hash: decoding such a file needs that prior (it is shipped with convpress); files
-encoded with ``start=random`` carry their networks whole (hash zero). Rate targets (``--target-bpp`` ...) search the quality with previews of an eighth of the
+encoded with ``start=random`` carry their networks whole (hash zero).
+
+Rate targets (``--target-bpp`` ...) search the quality with previews of an eighth of the
 iterations (:data:`PREVIEW_FRACTION`), then encode for real at the quality they point to, corrected
 from where each real encode lands: one preview search (5 to 8 short encodes) plus one to four
 full encodes (three in the example of ``docs/overfit.md``).
