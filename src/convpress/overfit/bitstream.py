@@ -82,12 +82,17 @@ Reference = dict[str, torch.Tensor]
 """Float parameters by name that a file's parameters are coded relative to (the prior's)."""
 
 
+def to_integers(parameter: torch.Tensor, exponent: int) -> np.ndarray:
+    """A float parameter in integer units of ``2**-exponent``, rounded to nearest."""
+    return torch.round(parameter.double() * 2**exponent).numpy().astype(np.int64)
+
+
 def reference_integers(reference: Reference | None, name: str, shape: tuple[int, ...], exponent: int) -> np.ndarray:
     """The reference's parameter ``name`` in units of ``2**-exponent``; zeros where it has none of that shape."""
     value = None if reference is None else reference.get(name)
     if value is None or tuple(value.shape) != tuple(shape):
         return np.zeros(shape, dtype=np.int64)
-    return torch.round(value.double() * 2**exponent).numpy().astype(np.int64)
+    return to_integers(value, exponent)
 
 
 def parameter_shapes(architecture: Architecture) -> dict[str, tuple[int, ...]]:

@@ -45,6 +45,7 @@ from convpress.overfit.bitstream import (
     float_networks,
     group_of,
     reference_integers,
+    to_integers,
 )
 from convpress.overfit.decoder import reconstruct
 from convpress.overfit.laplace import zero_mean_bits
@@ -336,7 +337,10 @@ def quantize_networks(
         best = (math.inf, 0, 0, 0.0, 0.0)
         for exponent in PARAMETER_BITS:
             _set_quantized(parameters, originals, names, exponent)
-            coded = [_integers(originals[name], exponent) - reference_integers(reference, name, originals[name].shape, exponent) for name in names]
+            coded = [
+                to_integers(originals[name], exponent) - reference_integers(reference, name, originals[name].shape, exponent)
+                for name in names
+            ]
             candidate_bits = zero_mean_bits(np.concatenate([values.reshape(-1) for values in coded]))
             trial = {**terms, term: evaluate()}
             rate = trial["latent_bits"] + float(candidate_bits.min()) + sum(parameter_bits.values())
@@ -345,7 +349,7 @@ def quantize_networks(
                 best = (loss, exponent, int(np.argmin(candidate_bits)), float(candidate_bits.min()), trial[term])
         _, bits[group], tables[group], parameter_bits[group], terms[term] = best
         _set_quantized(parameters, originals, names, bits[group])
-    values = {name: _integers(originals[name], bits[group_of(name)]) for name in originals}
+    values = {name: to_integers(originals[name], bits[group_of(name)]) for name in originals}
     networks = QuantizedNetworks(model.architecture, bits, values, tables, reference)
     return networks, terms["latent_bits"] + sum(parameter_bits.values())
 
@@ -355,6 +359,3 @@ def _set_quantized(parameters: dict, originals: dict, names: list[str], exponent
     for name in names:
         parameters[name].copy_(torch.round(originals[name] * 2**exponent) * 2.0**-exponent)
 
-
-def _integers(parameter: torch.Tensor, exponent: int) -> np.ndarray:
-    return torch.round(parameter.double() * 2**exponent).numpy().astype(np.int64)
