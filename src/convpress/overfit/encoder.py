@@ -175,7 +175,7 @@ def fit(
     architecture = architecture or Architecture(channels=channels)
     target = torch.tensor(image).permute(2, 0, 1)[None].float() / 255.0
     setup = (architecture, target, seed, start)
-    prior = shipped_prior() if start == "prior" else None
+    prior = _prior_of(start)
     with torch_threads(1):
         model = starting_model(*setup)
         size = sum(p.numel() for p in model.parameters()) + len(STATISTICS)
@@ -196,10 +196,15 @@ def starting_model(architecture: Architecture, target: torch.Tensor, seed: int, 
     """The model before training: latents at zero, networks from ``start``; the same in every process."""
     torch.manual_seed(seed)
     model = OverfitModel(architecture, target.shape[2], target.shape[3])
-    prior = shipped_prior() if start == "prior" else None
+    prior = _prior_of(start)
     if prior is not None:
         start_from_prior(model.networks, prior)
     return model
+
+
+def _prior_of(start: str) -> Prior | None:
+    """The networks' starting values and coding reference for ``start`` (None: random, coded whole)."""
+    return shipped_prior() if start == "prior" else None
 
 
 def _train_worker(
