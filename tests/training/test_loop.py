@@ -42,6 +42,20 @@ def test_resume_continues_exactly(training_folder, tmp_path):
         assert torch.equal(value, resumed.model.state_dict()[key]), key
 
 
+def test_a_resumed_rank_other_than_0_draws_its_own_streams(training_folder, tmp_path, monkeypatch):
+    _trainer(training_folder, tmp_path / "r", steps=4).run(stop_at=2)
+    main = _trainer(training_folder, tmp_path / "r", steps=4)
+    main.load()
+    monkeypatch.setenv("RANK", "1")
+    other = _trainer(training_folder, tmp_path / "r", steps=4)
+    other.load()
+    assert other.step == main.step == 2
+    for key, value in main.model.state_dict().items():  # the weights are every rank's
+        assert torch.equal(value, other.model.state_dict()[key]), key
+    assert not torch.equal(other.data.batch(2, 64), main.data.batch(2, 64))
+    assert not torch.equal(torch.rand(4, generator=other.generator), torch.rand(4, generator=main.generator))
+
+
 def test_first_record_after_resume_averages_only_the_steps_it_saw(training_folder, tmp_path):
     def with_constant(trainer):
         step = trainer.step_fn

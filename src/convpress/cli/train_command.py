@@ -87,6 +87,7 @@ def stop_on_sigterm() -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from convpress.training.codec import train_codec
+    from convpress.training.distributed import exit_worker, is_distributed_worker
 
     stop_on_sigterm()
     if args.grow and args.init_from is None:
@@ -102,4 +103,6 @@ def run_train(args: argparse.Namespace) -> int:
         validation_folder=args.val_data, validate_every=args.validate_every, downscale=args.downscale,
         time_limit_minutes=args.time_limit, resume_steps=args.steps if args.resume else None,
     )
+    if is_distributed_worker():
+        exit_worker(0)
     return 0

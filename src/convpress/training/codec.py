@@ -9,7 +9,7 @@ import torch
 
 from convpress.errors import ConvpressError
 from convpress.models.autoencoders import LearnedImageModel
-from convpress.training.distributed import default_device, init_distributed, shutdown, wrap_model
+from convpress.training.distributed import default_device, init_distributed, leave_together, shutdown, wrap_model
 from convpress.training.data import RandomCrops, first_image_tensors, list_images, load_images
 from convpress.training.losses import rate_distortion_loss
 from convpress.training.loop import TrainConfig, Trainer, load_initial_weights, resumed_config, unwrap_model
@@ -113,7 +113,9 @@ def train_codec(
     validate = kodak_validation(model, validation_folder, metric) if validation_folder and rank == 0 else None
     try:
         trainer.run(validate, validate_every, time_limit_s=None if time_limit_minutes is None else 60 * time_limit_minutes)
-    finally:
+    except BaseException:
         shutdown()
+        raise
+    leave_together()
     return trainer
 

@@ -77,6 +77,10 @@ class RandomCrops:
     def set_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state
 
+    def reseed(self, entropy: int | list[int]) -> None:
+        """Start a new stream (numpy's seed sequence: a list of ints seeds as well as one int)."""
+        self.rng = np.random.default_rng(entropy)
+
     def batch(self, size: int, crop: int) -> torch.Tensor:
         """A float batch [size, C, crop, crop] in [0, 1]."""
         crops = [self._one(crop) for _ in range(size)]

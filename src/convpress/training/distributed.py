@@ -9,6 +9,7 @@ alone logs and writes checkpoints.
 from __future__ import annotations
 
 import os
+import sys
 
 import torch
 import torch.distributed as dist
@@ -38,6 +39,34 @@ def wrap_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
+def is_distributed_worker() -> bool:
+    """Whether this process is one of several launched by torchrun."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def leave_together() -> None:
+    """Wait for every rank (rank 0 may still be writing its checkpoint), then leave the process group.
+
+    Only for a run that finished: after an exception on one rank the others may be inside a
+    collective, and a barrier there would hang instead of failing.
+    """
+    if dist.is_initialized():
+        dist.barrier()
+        shutdown()
+
+
 def shutdown() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def exit_worker(code: int) -> None:
+    """End a torchrun worker without the interpreter's finalization.
+
+    Gloo's and autograd's threads can race the interpreter's teardown and abort a worker with
+    SIGABRT after its work is done and saved (pytorch/pytorch#190489); torchrun then reports the
+    whole run as failed and kills the other ranks. Everything a run keeps is written before this.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -92,9 +93,11 @@ class Trainer:
         self.elapsed = 0.0
         self.pixels = 0
         """Training pixels seen so far (for the run's mean throughput in a model card)."""
-        self.generator = torch.Generator().manual_seed(config.seed)
-        torch.manual_seed(config.seed)
-        self.is_main = int(os.environ.get("RANK", "0")) == 0
+        self.rank = int(os.environ.get("RANK", "0"))
+        """This process's rank in a torchrun run (0 alone), which also offsets its random streams."""
+        self.is_main = self.rank == 0
+        self.generator = torch.Generator().manual_seed(config.seed + self.rank)
+        torch.manual_seed(config.seed + self.rank)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -129,6 +132,22 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         self.generator.set_state(state["generator"])
         self.data.set_state(json.loads(state["data_rng"]))
+        if not self.is_main:
+            self._restart_random_streams()
+
+    def _restart_random_streams(self) -> None:
+        """New streams of crops, rates and noise for a rank other than 0 after a resume.
+
+        Only rank 0 writes checkpoints, so the stored streams are its own: restored on every rank
+        they would make all ranks draw the same crops, rates and noise from then on. Each other rank
+        continues from a seed of (run seed, rank, step) instead: distinct, though not the stream it
+        would have drawn without the interruption (a one-process run resumes exactly).
+        """
+        entropy = [self.config.seed, self.rank, self.step]
+        self.data.reseed(entropy)
+        seed = int(np.random.SeedSequence(entropy).generate_state(1)[0])
+        self.generator.manual_seed(seed)
+        torch.manual_seed(seed)
 
     def run(self, validate: Callable[[], dict] | None = None, validate_every: int = 0,
             stop_at: int | None = None, time_limit_s: float | None = None) -> None:
