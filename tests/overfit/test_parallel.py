@@ -12,7 +12,7 @@ import torch
 from convpress.overfit import arm, encoder, synthesis
 from convpress.overfit.bitstream import Architecture
 from convpress.overfit.encoder import fit, starting_model
-from convpress.overfit.latents import quantize_proxy
+from convpress.overfit.latents import soft_round
 from convpress.overfit.parallel import STOP_SECONDS, Exchange, PeerLostError, Shard, band_shard, my_bands, workers
 from imagegen import natural_like
 
@@ -34,7 +34,7 @@ def test_outside_a_shard_every_band_is_evaluated():
 
 
 def _loss_and_gradients(model, target):
-    latents = [quantize_proxy(grid, "ste") for grid in model.latents]
+    latents = [soft_round(grid, 0.3) for grid in model.latents]
     mse, bits = model(latents, target)
     loss = mse + 1e-3 * bits / (target.shape[2] * target.shape[3])
     return float(loss.detach()), torch.autograd.grad(loss, list(model.parameters()))

@@ -47,18 +47,9 @@ def kumaraswamy_noise(like: torch.Tensor, a: float) -> torch.Tensor:
     return (1 - (1 - uniform) ** (1 / b)) ** (1 / a) - 0.5
 
 
-def quantize_proxy(x: torch.Tensor, mode: str, temperature: float = 0.3, noise: float = 1.0) -> torch.Tensor:
-    """The training stand-in for ``round(x)``.
-
-    ``"softround"``: ``s(s(x) + n)`` with Kumaraswamy noise of parameter ``noise``; ``"ste"``:
-    ``round(x)`` whose gradient is that of soft rounding.
-    """
-    if mode == "softround":
-        return soft_round(soft_round(x, temperature) + kumaraswamy_noise(x, noise), temperature)
-    if mode == "ste":
-        soft = soft_round(x, temperature)
-        return soft + (torch.round(x) - soft).detach()
-    raise ValueError(f"unknown quantization proxy {mode!r}")
+def soft_round_with_noise(x: torch.Tensor, temperature: float, noise: float) -> torch.Tensor:
+    """The training stand-in for ``round(x)`` (C3): ``s(s(x) + n)``, n Kumaraswamy noise of parameter ``noise``."""
+    return soft_round(soft_round(x, temperature) + kumaraswamy_noise(x, noise), temperature)
 
 
 def upsample_2x(x: torch.Tensor, taps: torch.Tensor, rescale: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
