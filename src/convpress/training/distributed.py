@@ -23,13 +23,18 @@ def default_device() -> torch.device:
     return torch.device("cpu")
 
 
+def is_distributed_worker() -> bool:
+    """Whether this process is one of several launched by torchrun."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
 def init_distributed() -> tuple[int, int]:
     """(rank, world size), joining the process group when launched by torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
+    if is_distributed_worker() and not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    rank = dist.get_rank() if dist.is_initialized() else 0
-    return rank, world
+    if not dist.is_initialized():
+        return 0, 1
+    return dist.get_rank(), dist.get_world_size()
 
 
 def wrap_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
@@ -37,11 +42,6 @@ def wrap_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     if not dist.is_initialized():
         return model
     return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-
-
-def is_distributed_worker() -> bool:
-    """Whether this process is one of several launched by torchrun."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def leave_together() -> None:
