@@ -25,6 +25,7 @@ def test_export_writes_a_working_model_and_a_card(tmp_path, capsys):
     state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert state["pixels"] == 2 * 2 * 64 * 64  # the run's throughput travels with the checkpoint
     assert f"({state['pixels'] / state['elapsed'] / 1e3:.0f} kpx/s)" in card
+    assert f"h of compute on {config.threads} CPU thread(s) (" in card  # a GPU run names the GPU
 
     exported = load_model_file(tmp_path / "cp-tiny.safetensors").model
     trained = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["model"]

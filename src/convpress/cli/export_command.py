@@ -51,7 +51,7 @@ def model_card(name: str, info: dict) -> str:
         f"- steps: {info['steps']} of {config['steps']} (batch {config['batch_size']}, crops {config['crop']} then "
         f"{config['final_crop']} for the last {config['final_fraction']:.0%}), lr {config['lr']} "
         f"(milestones {config['lr_milestones']}), bf16 transforms: {config['bf16']}\n"
-        f"- training time: {info['train_hours']:.2f} h of compute on {config['threads']} CPU thread(s)"
+        f"- training time: {info['train_hours']:.2f} h of compute on {info['hardware']}"
         f" ({info['px_per_s'] / 1e3:.0f} kpx/s)\n\n"
         "## Kodak results\n\n(appended from `benchmarks/learned_kodak.py`)\n"
     )

@@ -102,11 +102,12 @@ def train_codec(
     torch.set_num_threads(config.threads)
     rank, _ = init_distributed()
     device = default_device()
+    torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed crop sizes: tune each convolution once
     model.transform_autocast = config.bf16
     model.rate_proxy = rate_proxy
     model.to(device, memory_format=torch.channels_last)
     images = load_images(list_images(datasets), min_side=config.final_crop, progress=rank == 0)
-    data = RandomCrops(images, seed=config.seed + rank, downscale=downscale)
+    data = RandomCrops(images, seed=config.seed + rank, downscale=downscale, device=device)
     trainer = Trainer(wrap_model(model, device), data, config, run_dir, codec_step(metric), device=device)
     if resume and checkpoint.exists():
         trainer.load()

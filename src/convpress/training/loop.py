@@ -70,8 +70,17 @@ def resumed_config(checkpoint: Path, threads: int, steps: int | None = None) -> 
 
 
 def checkpoint_facts(state: dict) -> dict:
-    """What an exported weights file records of the run behind it: steps, hours of step time, settings."""
-    return {"steps": state["step"], "train_hours": round(state["elapsed"] / 3600, 3), "train_config": state["config"]}
+    """What an exported weights file records of the run behind it: steps, hours of step time, hardware, settings."""
+    hardware = state.get("hardware", f"{state['config']['threads']} CPU thread(s)")  # not stored by older versions
+    return {"steps": state["step"], "train_hours": round(state["elapsed"] / 3600, 3), "hardware": hardware,
+            "train_config": state["config"]}
+
+
+def hardware_name(device: torch.device, threads: int) -> str:
+    """What a run's steps ran on, for its model card: the GPU's name, or the CPU thread count."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{threads} CPU thread(s)"
 
 
 StepFunction = Callable[[torch.nn.Module, torch.Tensor, torch.Generator], dict[str, torch.Tensor]]
@@ -113,6 +122,7 @@ class Trainer:
             "step": self.step,
             "elapsed": self.elapsed,
             "pixels": self.pixels,
+            "hardware": hardware_name(self.device, self.config.threads),
             "torch_rng": torch.get_rng_state(),
             "generator": self.generator.get_state(),
             "data_rng": json.dumps(self.data.state()),
@@ -159,7 +169,7 @@ class Trainer:
         log_path = self.run_dir / "log.jsonl"
         self.run_dir.mkdir(parents=True, exist_ok=True)
         last_save = time.monotonic()
-        window: dict[str, float] = {}
+        window: dict[str, torch.Tensor | float] = {}
         window_steps, window_pixels, window_start = 0, 0, time.monotonic()
         tensorboard = _tensorboard_writer(self.run_dir) if self.is_main else None
         bar = tqdm(total=config.steps, initial=self.step, desc=config.name, disable=not self.is_main, dynamic_ncols=True)
@@ -167,8 +177,8 @@ class Trainer:
             while self.step < last_step:
                 for group in self.optimizer.param_groups:
                     group["lr"] = config.lr_at(self.step)
+                started = time.monotonic()  # the batch counts: on a GPU, making it is a fair share of the step
                 batch = self.data.batch(config.batch_size, config.crop_at(self.step)).to(self.device, non_blocking=True)
-                started = time.monotonic()
                 metrics = self.step_fn(self.model, batch, self.generator)
                 self.optimizer.zero_grad(set_to_none=True)
                 metrics["loss"].backward()
@@ -181,10 +191,10 @@ class Trainer:
                 pixels = batch.shape[0] * batch.shape[2] * batch.shape[3]
                 window_pixels += pixels
                 self.pixels += pixels
-                for key, value in metrics.items():
-                    window[key] = window.get(key, 0.0) + float(value.detach())
+                for key, value in metrics.items():  # summed on the device: float() each step would wait for the GPU
+                    window[key] = window.get(key, 0.0) + value.detach()
                 if self.step % config.log_every == 0 or self.step == config.steps:
-                    record = {k: v / window_steps for k, v in window.items()}
+                    record = {k: float(v) / window_steps for k, v in window.items()}
                     record.update(step=self.step, lr=config.lr_at(self.step - 1), px_per_s=window_pixels / (time.monotonic() - window_start),
                                   train_hours=self.elapsed / 3600)
                     if validate is not None and validate_every and self.step % validate_every == 0:
