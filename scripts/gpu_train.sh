@@ -5,7 +5,8 @@
 # with the same NAME resumes the run exactly; on a fresh machine pass --init-from with the weights
 # an earlier call brought back. Pack first with scripts/gpu_pack.sh, then, through the device tool:
 #   run(command="bash scripts/gpu_train.sh NAME 8 --init-from src/convpress/weights/cp-checkerboard.safetensors
-#        --rate-proxy rounded --steps 40000 --batch-size 16 --crop 256 --lr 1e-4", carry=["gpu"])
+#        --rate-proxy rounded --steps 12000 --batch-size 64 --crop 256 --lr 1e-4", carry=["gpu"])
+#   (an H100 ran ~25 steps/s of 64x256² here, the steps bound by kernel launches: README)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$1 minutes=$2
