@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 import pytest
+from PIL import Image
 from codec_helpers import encode, make_image, psnr
 
 from convpress.codecs import get_codec
 from convpress.errors import InvalidParameterError
+from imagegen import natural_like
 
 
 class ChromaFormat(NamedTuple):
@@ -69,3 +72,22 @@ def test_quality_100_is_near_lossless_but_not_exact():
     decoded = codec.decode(codec.encode(image, 100, subsampling="4:4:4"))
     assert 40 < psnr(image, decoded) < float("inf")
     assert not codec.lossless
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
+def test_the_file_does_not_depend_on_how_many_cpus_the_process_may_use():
+    # libaom's output depends on its thread count, which Pillow would take from the usable CPUs.
+    image = Image.fromarray(natural_like(384, 512, 3, 5))
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(allowed)})
+        on_one_cpu = encode("avif", image, 46)
+    finally:
+        os.sched_setaffinity(0, allowed)
+    assert encode("avif", image, 46) == on_one_cpu
+
+
+def test_more_encoder_threads_still_code_the_image():
+    image = Image.fromarray(natural_like(384, 512, 3, 5))
+    data = encode("avif", image, 46, threads=4)
+    assert psnr(image, get_codec("avif").decode(data)) > 30
