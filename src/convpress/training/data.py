@@ -1,8 +1,9 @@
 """Training data: image folders held in memory, random crops, flips and optional down-scaling.
 
 Images are decoded once and kept as uint8 tensors on the training device (the whole shared
-training set is ~0.5 GB), so a training step costs no JPEG decoding. Sampling uses a numpy Generator whose state goes into
-checkpoints, so a resumed run sees exactly the crops the uninterrupted run would have seen.
+training set is ~0.5 GB), so a training step costs no JPEG decoding. Sampling uses a numpy
+Generator whose state goes into checkpoints, so a resumed run sees exactly the crops the
+uninterrupted run would have seen.
 """
 
 from __future__ import annotations
