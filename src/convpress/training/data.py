@@ -37,13 +37,16 @@ def list_images(folders: Sequence[str | Path]) -> list[Path]:
 
 
 def load_images(paths: Sequence[Path], mode: str = "RGB", min_side: int = 64, progress: bool = True) -> list[np.ndarray]:
-    """Decode images to uint8 arrays ([H, W, C]); images smaller than ``min_side`` are skipped."""
+    """Decode images to writable uint8 arrays ([H, W, C]); images smaller than ``min_side`` are skipped.
+
+    Writable, so that tensors can share their memory (``torch.from_numpy``) instead of copying it.
+    """
     arrays = []
     for path in tqdm(paths, desc="loading images", disable=not progress, unit="img"):
         with Image.open(path) as image:
             image = image.convert(mode)
             if min(image.size) >= min_side:
-                array = np.asarray(image)
+                array = np.array(image)
                 arrays.append(array if array.ndim == 3 else array[:, :, None])
     if not arrays:
         raise ConvpressError(f"no training image has both sides >= {min_side} pixels")
@@ -53,11 +56,10 @@ def load_images(paths: Sequence[Path], mode: str = "RGB", min_side: int = 64, pr
 def first_image_tensors(folder: Path, count: int) -> list[torch.Tensor]:
     """The first ``count`` images of ``folder`` (sorted) as float tensors [1, C, H, W] in 0-1.
 
-    For validation and benchmarks on a fixed subset (e.g. Kodak's first images); the tensors are
-    copies, since the decoded arrays are read-only.
+    For validation and benchmarks on a fixed subset (e.g. Kodak's first images).
     """
     arrays = load_images(list_images([folder])[:count], progress=False)
-    return [torch.tensor(array).permute(2, 0, 1)[None].float() / 255 for array in arrays]
+    return [torch.from_numpy(array).permute(2, 0, 1)[None].float() / 255 for array in arrays]
 
 
 class RandomCrops:
@@ -75,7 +77,7 @@ class RandomCrops:
 
     def __init__(self, images: list[np.ndarray], seed: int = 0, downscale: float = 1.0,
                  device: torch.device | str = "cpu") -> None:
-        self.images = [torch.tensor(image).permute(2, 0, 1).to(device) for image in images]
+        self.images = [torch.from_numpy(image).permute(2, 0, 1).to(device) for image in images]  # CPU: shared, not copied
         self.rng = np.random.default_rng(seed)
         self.downscale = downscale
 

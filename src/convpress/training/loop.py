@@ -71,7 +71,7 @@ def resumed_config(checkpoint: Path, threads: int, steps: int | None = None) -> 
 
 def checkpoint_facts(state: dict) -> dict:
     """What an exported weights file records of the run behind it: steps, hours of step time, hardware, settings."""
-    hardware = state.get("hardware", f"{state['config']['threads']} CPU thread(s)")  # not stored by older versions
+    hardware = state.get("hardware") or hardware_name(torch.device("cpu"), state["config"]["threads"])  # older versions: CPU only
     return {"steps": state["step"], "train_hours": round(state["elapsed"] / 3600, 3), "hardware": hardware,
             "train_config": state["config"]}
 
