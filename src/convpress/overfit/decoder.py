@@ -1,8 +1,8 @@
 """From integer latents and exact networks to pixels, in bounded memory.
 
 The synthesis runs on horizontal stripes of :data:`STRIPE_ROWS` rows with :data:`HALO_ROWS` rows
-of context on each side (its two 3x3 layers each reach one row further), so the 40-channel hidden
-layer of a large image never exists all at once; the stitched result equals the whole-image one.
+of context on each side (its two 3x3 layers each reach one row further), so the hidden layer of a
+large image never exists all at once; the stitched result equals the whole-image one.
 """
 
 from __future__ import annotations
