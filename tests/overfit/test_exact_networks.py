@@ -10,7 +10,16 @@ from torch.nn import functional as F
 
 from convpress.overfit import arm as arm_module
 from convpress.overfit import synthesis as synthesis_module
-from convpress.overfit.arm import PHASES, Arm, ExactArm, fixed_context_planes, laplace_bits, phase_grids, same_level_contexts
+from convpress.overfit.arm import (
+    PHASES,
+    ROW_PASSES,
+    Arm,
+    ExactArm,
+    fixed_context_planes,
+    laplace_bits,
+    phase_grids,
+    same_level_contexts,
+)
 from convpress.overfit.fixedpoint import ONE, to_fixed
 from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
 from convpress.overfit.synthesis import ExactSynthesis, Synthesis
@@ -46,19 +55,23 @@ def _random_arm(seed: int) -> Arm:
 
 
 def row_contexts(grid: torch.Tensor, planes: torch.Tensor, row: int) -> torch.Tensor:
-    """The whole context [CONTEXT_SIZE, width] of a row's latents, from the decoder's two parts."""
-    return torch.cat([same_level_contexts(grid, row), planes[row]])
+    """The whole context [context size, width] of a row's latents, from the decoder's parts (``grid`` holds the row's even columns)."""
+    same_level = torch.zeros(ROW_PASSES.same_level, grid.shape[1], dtype=torch.float64)
+    for columns, features in same_level_contexts(grid, row, ROW_PASSES):
+        same_level[:, columns] = features
+    return torch.cat([same_level, planes[row]])
 
 
 def _decoder_contexts(fine: torch.Tensor, coarse: torch.Tensor | None) -> list[torch.Tensor]:
-    """Fixed-point contexts [CONTEXT_SIZE, width] of each row, as the decoder builds them.
+    """Fixed-point contexts [context size, width] of each row, as the decoder builds them.
 
-    The rows below the current one hold garbage: the context must not read them.
+    The latents not decoded yet (the rows below, the row's odd columns) hold garbage: the context must not read them.
     """
     decoded = torch.full(fine.shape, 99.0 * ONE, dtype=torch.float64)
     planes = fixed_context_planes(None if coarse is None else to_fixed(coarse), *fine.shape)
     contexts = []
     for row in range(fine.shape[0]):
+        decoded[row, ::2] = to_fixed(fine[row, ::2])
         contexts.append(row_contexts(decoded, planes, row))
         decoded[row] = to_fixed(fine[row])
     return contexts
@@ -98,10 +111,11 @@ def test_row_contexts_hold_the_rows_above_the_parents_and_the_phase():
     contexts = row_contexts(to_fixed(fine), planes, 2) / ONE
     column = 3  # latent (2, 3): phase (0, 1), parent (1, 1)
     assert contexts[:10, column].tolist() == [2, 3, 4, 5, 6, 8, 9, 10, 11, 12]
-    assert contexts[10:19, column].tolist() == [-1, -2, -3, -4, -5, -6, 0, 0, 0]
-    assert contexts[19:, column].tolist() == [0, 0, 1, 0]
-    corner = row_contexts(to_fixed(fine), planes, 0)[:, 0] / ONE  # latent (0, 0): nothing above or left
-    assert corner.tolist() == [0] * 10 + [0, 0, 0, 0, -1, -2, 0, -4, -5] + [1, 0, 0, 0]
+    assert contexts[10:14, column].tolist() == [13, 15, 17, 0]  # the row's even columns 0, 2, 4 (6 is outside)
+    assert contexts[14:23, column].tolist() == [-1, -2, -3, -4, -5, -6, 0, 0, 0]
+    assert contexts[23:, column].tolist() == [0, 0, 1, 0]
+    corner = row_contexts(to_fixed(fine), planes, 0)[:, 0] / ONE  # latent (0, 0): nothing above, an even column
+    assert corner.tolist() == [0] * 14 + [0, 0, 0, 0, -1, -2, 0, -4, -5] + [1, 0, 0, 0]
 
 
 def test_exact_arm_matches_the_float_arm():
@@ -125,8 +139,9 @@ def test_exact_arm_split_at_the_same_level_features_gives_the_same_bits():
     partial_sums = exact.level_partial_sums(planes)
     for row in range(10):
         whole = exact(row_contexts(to_fixed(fine), planes, row))
-        split = exact(same_level_contexts(to_fixed(fine), row), partial_sums[row])
-        assert all(np.array_equal(w, s) for w, s in zip(whole, split))
+        for columns, features in same_level_contexts(to_fixed(fine), row, ROW_PASSES):
+            split = exact(features, partial_sums[row][:, columns])
+            assert all(np.array_equal(w[columns], s) for w, s in zip(whole, split))
 
 
 def test_laplace_bits_are_minus_log2_of_the_interval_probability():
@@ -150,12 +165,14 @@ def _reference_level_bits(arm: Arm, grid: torch.Tensor, coarse: torch.Tensor | N
     height, width = grid.shape
     phase = torch.tensor([[PHASES.index((r % 2, c % 2)) for c in range(width)] for r in range(height)]).reshape(-1)
     neighbours = F.unfold(grid[None, None], 5, padding=2)[0][:10]  # the two rows above
+    row = F.unfold(grid[None, None], (1, 7), padding=(0, 3))[0][[0, 2, 4, 6]]  # columns -3, -1, 1, 3
+    row = row * (torch.arange(width) % 2).repeat(height)  # read by the odd columns only
     if coarse is None:
         parents = grid.new_zeros(9, height * width)
     else:
         parents = F.unfold(coarse[None, None], 3, padding=1)[0].view(9, *coarse.shape)
         parents = parents.repeat_interleave(2, 1).repeat_interleave(2, 2)[:, :height, :width].reshape(9, -1)
-    contexts = torch.cat([neighbours, parents, F.one_hot(phase, 4).T.to(grid.dtype)])
+    contexts = torch.cat([neighbours, row, parents, F.one_hot(phase, 4).T.to(grid.dtype)])
     out = arm.layers(contexts.T)
     return _reference_bits(grid.reshape(-1), out[:, 0], out[:, 1]).sum()
 

@@ -3,19 +3,24 @@
 Every latent gets a Laplace distribution whose mean and log-scale a small MLP predicts from a
 neighbourhood of latents the decoder already has. Cool-chic's ARM reads a raster-causal
 neighbourhood (the rows above and the latents to the left), which forces one decoding step per
-latent, or a wavefront of a few thousand steps. Here the context leaves out the current row, so a
-whole row is decoded in one vectorized step: the image is one step per latent row, coarsest level
-first (1 016 steps for 768x512 with 7 levels). The context of a latent (23 numbers) is:
+latent, or a wavefront of a few thousand steps. Here a row is decoded in two vectorized steps, its
+even columns and then its odd ones (coarsest level first: 2 032 steps for 768x512 with 7 levels),
+and the context of a latent (27 numbers) is:
 
 - the 10 latents of the two rows above it in its own level, from two columns left to two right
   (zeros outside the grid);
+- in an odd column, the 4 latents of its own row in columns -3, -1, +1 and +3 (the even columns,
+  already decoded; zeros for the latents of even columns and outside the grid), so that half the
+  latents see both sides of their own row;
 - the 3x3 neighbourhood of its parent in the next coarser level (zeros for the coarsest level),
   which also holds what lies below and beside it;
 - a one-hot code of its phase, its (row, column) parity, i.e. where it sits under its parent.
 
-Against the previous context (four phase passes per level, where a quarter of the latents saw no
-latent of their own level) this lowered the rate-distortion loss by about a fifth on a Kodak crop
-(``docs/overfit.md``), close to a full raster-causal context.
+Stream layouts 2 and 3 decoded a row in one step, without the row neighbours
+(:data:`ROWS_ABOVE`); their files still decode. Against the context before them (four phase
+passes per level, where a quarter of the latents saw no latent of their own level) the rows
+above lowered the rate-distortion loss by about a fifth on a Kodak crop, and the row neighbours
+by a few percent more (``docs/overfit.md``).
 
 Training evaluates the float MLP on every position at once, its first layer as a convolution of
 the level's four phase grids whose taps read exactly the context (:class:`Arm`); the decoder
@@ -26,7 +31,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -42,8 +48,38 @@ PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))
 """(row, column) parities: the order of the one-hot phase features and of the training's phase grids."""
 NEIGHBOURS = tuple((dy, dx) for dy in (-2, -1) for dx in range(-2, 3))
 """Same-level context: the two rows above, five columns around."""
+ROW_NEIGHBOURS = (-3, -1, 1, 3)
+"""Same-row context of a latent in an odd column: the even columns around it, which a row's first
+decoding step has already given (zeros for the latents of even columns, decoded in that step)."""
 COARSE_NEIGHBOURS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
-CONTEXT_SIZE = len(NEIGHBOURS) + len(COARSE_NEIGHBOURS) + len(PHASES)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a latent's probability reads besides the rows above, its parent's neighbourhood and its phase."""
+
+    row_neighbours: tuple[int, ...]
+    """Columns (relative) of the row's even-column latents that an odd-column latent reads; none:
+    the row is decoded in one step."""
+
+    @property
+    def same_level(self) -> int:
+        """The features that the latents of the level being decoded give: the context's first ones."""
+        return len(NEIGHBOURS) + len(self.row_neighbours)
+
+    @property
+    def size(self) -> int:
+        return self.same_level + len(COARSE_NEIGHBOURS) + len(PHASES)
+
+    def passes(self, width: int) -> list[slice]:
+        """The columns of a row that each decoding step gives, in order."""
+        return [slice(parity, None, 2) for parity in range(min(2, width))] if self.row_neighbours else [slice(None)]
+
+
+ROW_PASSES = Context(ROW_NEIGHBOURS)
+"""Stream layout 4: each row in two steps, even columns then odd ones, which read them."""
+ROWS_ABOVE = Context(())
+"""Stream layouts 2 and 3: a row in one step."""
 MAX_LATENT = 2**15
 """Decoded latents beyond +-2^15 can only come from a damaged file."""
 PROBABILITY_FLOOR = 2.0**-16
@@ -61,22 +97,28 @@ UNSHUFFLED = [2 * py + px for py, px in PHASES]
 """The ``pixel_unshuffle`` channel of each phase."""
 
 
+KERNEL_COLUMNS = 4
+"""Columns -1 .. 2 of the first layer's convolution on the phase grids (column 2: the row neighbour at +3)."""
+
+
 @functools.cache
-def _first_layer_index() -> torch.Tensor:
-    """[phase, input channel, 3, 3]: the context feature that each tap of the first layer's convolution reads.
+def _first_layer_index(context: Context) -> torch.Tensor:
+    """[phase, input channel, 3, KERNEL_COLUMNS]: the context feature that each tap of the first layer's convolution reads.
 
     On the phase grids a same-level neighbour (dy, dx) of a phase-(py, px) latent is tap
     ``((py + dy) // 2 + 1, (px + dx) // 2 + 1)`` of the phase of its parity (rows -1 and 0,
-    columns -1 to 1 for the neighbours of :data:`NEIGHBOURS`), and its parent's neighbour (dy, dx)
-    is tap ``(dy + 1, dx + 1)`` of the coarser level. Taps that read nothing hold
-    ``CONTEXT_SIZE``, the index of a zero weight.
+    columns -1 to 2 for the neighbours of :data:`NEIGHBOURS` and :data:`ROW_NEIGHBOURS`, the
+    latter read by the odd-column phases only), and its parent's neighbour (dy, dx) is tap
+    ``(dy + 1, dx + 1)`` of the coarser level. Taps that read nothing hold ``context.size``, the
+    index of a zero weight.
     """
-    index = np.full((len(PHASES), PHASE_GRID_CHANNELS, 3, 3), CONTEXT_SIZE)
+    index = np.full((len(PHASES), PHASE_GRID_CHANNELS, 3, KERNEL_COLUMNS), context.size)
     for phase, (py, px) in enumerate(PHASES):
-        for feature, (dy, dx) in enumerate(NEIGHBOURS):
+        same_level = list(NEIGHBOURS) + [(0, dx) for dx in context.row_neighbours if px == 1]
+        for feature, (dy, dx) in enumerate(same_level):
             ry, rx = py + dy, px + dx
             index[phase, _phase_of(ry, rx), ry // 2 + 1, rx // 2 + 1] = feature
-        for feature, (dy, dx) in enumerate(COARSE_NEIGHBOURS, start=len(NEIGHBOURS)):
+        for feature, (dy, dx) in enumerate(COARSE_NEIGHBOURS, start=context.same_level):
             index[phase, len(PHASES), dy + 1, dx + 1] = feature
     return torch.from_numpy(index)
 
@@ -111,7 +153,7 @@ def _evaluate(grids: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, *la
     biases of the others.
     """
     hidden = weight.shape[0] // len(PHASES)
-    x = F.conv2d(grids, weight, bias, padding=(0, 1)).permute(0, 2, 3, 1).reshape(-1, hidden)
+    x = F.conv2d(F.pad(grids, (1, KERNEL_COLUMNS - 2)), weight, bias).permute(0, 2, 3, 1).reshape(-1, hidden)
     for number in range(0, len(layers), 2):
         x = F.linear(F.relu(x), layers[number], layers[number + 1])
     return x
@@ -154,21 +196,22 @@ class Arm(nn.Module):
     :func:`fixed_context_planes`) hold exactly what those taps read.
     """
 
-    def __init__(self, hidden: int) -> None:
+    def __init__(self, hidden: int, context: Context = ROW_PASSES) -> None:
         super().__init__()
+        self.context = context
         self.layers = nn.Sequential(
-            nn.Linear(CONTEXT_SIZE, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 2)
+            nn.Linear(context.size, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 2)
         )
         nn.init.zeros_(self.layers[-1].weight)
         nn.init.zeros_(self.layers[-1].bias)
 
     def _training_parameters(self) -> list[torch.Tensor]:
-        """The first layer as a convolution (weight [4 * hidden, 5, 3, 3] channels-last, bias [4 * hidden]), then the other layers' weights and biases."""
+        """The first layer as a convolution (weight [4 * hidden, 5, 3, KERNEL_COLUMNS] channels-last, bias [4 * hidden]), then the other layers' weights and biases."""
         first = self.layers[0]
         hidden = first.weight.shape[0]
         padded = torch.cat([first.weight, first.weight.new_zeros(hidden, 1)], 1)
-        weight = padded[:, _first_layer_index()].transpose(0, 1).reshape(len(PHASES) * hidden, PHASE_GRID_CHANNELS, 3, 3)
-        bias = first.bias + first.weight[:, CONTEXT_SIZE - len(PHASES) :].T
+        weight = padded[:, _first_layer_index(self.context)].transpose(0, 1).reshape(len(PHASES) * hidden, PHASE_GRID_CHANNELS, 3, KERNEL_COLUMNS)
+        bias = first.bias + first.weight[:, self.context.size - len(PHASES) :].T
         others = [p for layer in self.layers[2::2] for p in (layer.weight, layer.bias)]
         return [weight.contiguous(memory_format=torch.channels_last), bias.reshape(-1), *others]
 
@@ -203,17 +246,18 @@ def _pad_rows(grids: torch.Tensor) -> torch.Tensor:
 class ExactArm:
     """The integer twin of :class:`Arm`, built from its quantized parameters."""
 
-    def __init__(self, layers: list[tuple[torch.Tensor, torch.Tensor]], weight_bits: int, bias_bits: int) -> None:
+    def __init__(self, layers: list[tuple[torch.Tensor, torch.Tensor]], weight_bits: int, bias_bits: int, context: Context = ROW_PASSES) -> None:
+        self.context = context
         last = len(layers) - 1
         self.layers = [
             ExactLinear(w, b, weight_bits, bias_bits, "ARM", relu=number < last) for number, (w, b) in enumerate(layers)
         ]
 
     def __call__(self, contexts: torch.Tensor, partial: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Fixed-point contexts [CONTEXT_SIZE, N] -> fixed-point means and log-scales (int64 [N]).
+        """Fixed-point contexts [context size, N] -> fixed-point means and log-scales (int64 [N]).
 
         With ``partial``, a row of :meth:`level_partial_sums`, ``contexts`` holds only the
-        same-level features (the first ``len(NEIGHBOURS)``).
+        same-level features (the first ``context.same_level``).
         """
         x = self.layers[0](contexts, partial)
         for layer in self.layers[1:]:
@@ -223,7 +267,7 @@ class ExactArm:
 
     def level_partial_sums(self, planes: torch.Tensor) -> torch.Tensor:
         """[H, hidden, W]: the first layer's sums over a level's :func:`fixed_context_planes`, once per level."""
-        return self.layers[0].partial_sum(planes, len(NEIGHBOURS))
+        return self.layers[0].partial_sum(planes, self.context.same_level)
 
 
 def fixed_context_planes(coarse: torch.Tensor | None, height: int, width: int) -> torch.Tensor:
@@ -245,14 +289,35 @@ def fixed_context_planes(coarse: torch.Tensor | None, height: int, width: int) -
     return torch.cat([parents, one_hot], 1)
 
 
-def same_level_contexts(grid: torch.Tensor, row: int) -> torch.Tensor:
-    """Fixed-point same-level features [len(NEIGHBOURS), width] of the latents of one row.
+def same_level_contexts(grid: torch.Tensor, row: int, context: Context) -> Iterator[tuple[slice, torch.Tensor]]:
+    """For each decoding step of a row: its columns and their fixed-point same-level features [context.same_level, n].
 
-    ``grid`` holds the level's latents decoded so far: the rows above ``row`` (what lies below
-    is not read).
+    ``grid`` holds the level's latents decoded so far: the rows above ``row`` and, once the first
+    step's values are written into it (before the next item is asked for), the row's even columns;
+    nothing else is read. The latents of even columns have zeros for their row neighbours.
     """
+    width = grid.shape[1]
     above = F.pad(grid[max(row - 2, 0) : row], (2, 2, 2 - min(row, 2), 0))
-    return above.unfold(1, 5, 1).permute(0, 2, 1).reshape(len(NEIGHBOURS), grid.shape[1])
+    above = above.unfold(1, 5, 1).permute(0, 2, 1).reshape(len(NEIGHBOURS), width)
+    for columns in context.passes(width):
+        features = above[:, columns]
+        if context.row_neighbours:
+            features = torch.cat([features, _row_neighbours(grid[row, ::2], features.shape[1], columns.start, context)])
+        yield columns, features
+
+
+def _row_neighbours(even: torch.Tensor, count: int, parity: int, context: Context) -> torch.Tensor:
+    """[len(context.row_neighbours), count]: the row neighbours of the ``count`` latents of columns of ``parity``.
+
+    An odd column ``2 k + 1`` reads the even column ``2 k + 1 + dx``, i.e. ``even[k + (dx + 1) / 2]``
+    (zero outside the row); even columns read nothing (zeros).
+    """
+    if parity == 0:
+        return even.new_zeros(len(context.row_neighbours), count)
+    offsets = torch.tensor([(dx + 1) // 2 for dx in context.row_neighbours])
+    low, high = -int(offsets.min()), int(offsets.max())
+    padded = F.pad(even, (low, high))
+    return padded[torch.arange(count)[None] + offsets[:, None] + low]
 
 
 Coder = Callable[[np.ndarray | None, np.ndarray], np.ndarray]
@@ -271,12 +336,13 @@ def code_latents(arm: ExactArm, shapes: list[tuple[int, int]], coder: Coder, lat
         planes = fixed_context_planes(fixed[level + 1] if level + 1 < len(shapes) else None, *shapes[level])
         partial_sums = arm.level_partial_sums(planes)
         for row in range(shapes[level][0]):
-            mean, log_scale = arm(same_level_contexts(fixed[level], row), partial_sums[row])
-            index, base = table_index_and_base(mean, log_scale)
-            given = None if latents is None else latents[level][row] - base
-            values = coder(given, index).astype(np.int64) + base
-            if np.abs(values).max(initial=0) > MAX_LATENT:
-                raise CorruptDataError("corrupt overfitted file: a decoded latent is out of range")
-            grids[level][row] = values
-            fixed[level][row] = to_fixed(torch.from_numpy(values))
+            for columns, features in same_level_contexts(fixed[level], row, arm.context):
+                mean, log_scale = arm(features, partial_sums[row][:, columns])
+                index, base = table_index_and_base(mean, log_scale)
+                given = None if latents is None else latents[level][row, columns] - base
+                values = coder(given, index).astype(np.int64) + base
+                if np.abs(values).max(initial=0) > MAX_LATENT:
+                    raise CorruptDataError("corrupt overfitted file: a decoded latent is out of range")
+                grids[level][row, columns] = values
+                fixed[level][row, columns] = to_fixed(torch.from_numpy(values))
     return grids
