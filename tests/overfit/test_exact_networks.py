@@ -55,25 +55,27 @@ def _random_arm(seed: int) -> Arm:
 
 
 def row_contexts(grid: torch.Tensor, planes: torch.Tensor, row: int) -> torch.Tensor:
-    """The whole context [context size, width] of a row's latents, from the decoder's parts (``grid`` holds the row's even columns)."""
+    """The whole context [context size, width] of a row's latents, from the decoder's parts, on a decoded ``grid``."""
     same_level = torch.zeros(ROW_PASSES.same_level, grid.shape[1], dtype=torch.float64)
-    for columns, features in same_level_contexts(grid, row, ROW_PASSES):
-        same_level[:, columns] = features
+    for parity in range(min(2, grid.shape[1])):
+        columns = slice(parity, None, 2)
+        same_level[:, columns] = same_level_contexts(grid, row, columns, ROW_PASSES)
     return torch.cat([same_level, planes[row]])
 
 
 def _decoder_contexts(fine: torch.Tensor, coarse: torch.Tensor | None) -> list[torch.Tensor]:
-    """Fixed-point contexts [context size, width] of each row, as the decoder builds them.
+    """Fixed-point contexts [context size, width] of each row, gathered in the decoder's steps.
 
-    The latents not decoded yet (the rows below, the row's odd columns) hold garbage: the context must not read them.
+    The latents not decoded yet hold garbage: the context must not read them.
     """
     decoded = torch.full(fine.shape, 99.0 * ONE, dtype=torch.float64)
     planes = fixed_context_planes(None if coarse is None else to_fixed(coarse), *fine.shape)
-    contexts = []
-    for row in range(fine.shape[0]):
-        decoded[row, ::2] = to_fixed(fine[row, ::2])
-        contexts.append(row_contexts(decoded, planes, row))
-        decoded[row] = to_fixed(fine[row])
+    contexts = [torch.zeros(ROW_PASSES.size, fine.shape[1], dtype=torch.float64) for _ in range(fine.shape[0])]
+    for parts in ROW_PASSES.steps(*fine.shape):
+        for row, columns in parts:
+            contexts[row][:, columns] = torch.cat([same_level_contexts(decoded, row, columns, ROW_PASSES), planes[row][:, columns]])
+        for row, columns in parts:
+            decoded[row, columns] = to_fixed(fine[row, columns])
     return contexts
 
 
@@ -114,6 +116,8 @@ def test_row_contexts_hold_the_rows_above_the_parents_and_the_phase():
     assert contexts[10:14, column].tolist() == [13, 15, 17, 0]  # the row's even columns 0, 2, 4 (6 is outside)
     assert contexts[14:23, column].tolist() == [-1, -2, -3, -4, -5, -6, 0, 0, 0]
     assert contexts[23:, column].tolist() == [0, 0, 1, 0]
+    even = contexts[:, 2]  # latent (2, 2): the odd columns of the row above are decoded in its step
+    assert even[:14].tolist() == [1, 2, 3, 4, 5, 7, 0, 9, 0, 11] + [0, 0, 0, 0]
     corner = row_contexts(to_fixed(fine), planes, 0)[:, 0] / ONE  # latent (0, 0): nothing above, an even column
     assert corner.tolist() == [0] * 14 + [0, 0, 0, 0, -1, -2, 0, -4, -5] + [1, 0, 0, 0]
 
@@ -139,8 +143,8 @@ def test_exact_arm_split_at_the_same_level_features_gives_the_same_bits():
     partial_sums = exact.level_partial_sums(planes)
     for row in range(10):
         whole = exact(row_contexts(to_fixed(fine), planes, row))
-        for columns, features in same_level_contexts(to_fixed(fine), row, ROW_PASSES):
-            split = exact(features, partial_sums[row][:, columns])
+        for columns in (slice(0, None, 2), slice(1, None, 2)):
+            split = exact(same_level_contexts(to_fixed(fine), row, columns, ROW_PASSES), partial_sums[row][:, columns])
             assert all(np.array_equal(w[columns], s) for w, s in zip(whole, split))
 
 
@@ -167,6 +171,8 @@ def _reference_level_bits(arm: Arm, grid: torch.Tensor, coarse: torch.Tensor | N
     neighbours = F.unfold(grid[None, None], 5, padding=2)[0][:10]  # the two rows above
     row = F.unfold(grid[None, None], (1, 7), padding=(0, 3))[0][[0, 2, 4, 6]]  # columns -3, -1, 1, 3
     row = row * (torch.arange(width) % 2).repeat(height)  # read by the odd columns only
+    neighbours = neighbours.clone()
+    neighbours[[6, 8]] *= (torch.arange(width) % 2).repeat(height)  # above-left and above-right: odd columns only
     if coarse is None:
         parents = grid.new_zeros(9, height * width)
     else:

@@ -59,8 +59,10 @@ class Context:
     """What a latent's probability reads besides the rows above, its parent's neighbourhood and its phase."""
 
     row_neighbours: tuple[int, ...]
-    """Columns (relative) of the row's even-column latents that an odd-column latent reads; none:
-    the row is decoded in one step."""
+    """Columns (relative) of its row's even-column latents that an odd-column latent reads. With
+    any, a row's odd columns are decoded one step late, together with the next row's even columns,
+    which therefore do not read the two odd columns next to them in the row above
+    (:data:`LATE_NEIGHBOURS`); without, a row is one step."""
 
     @property
     def same_level(self) -> int:
@@ -71,15 +73,26 @@ class Context:
     def size(self) -> int:
         return self.same_level + len(COARSE_NEIGHBOURS) + len(PHASES)
 
-    def passes(self, width: int) -> list[slice]:
-        """The columns of a row that each decoding step gives, in order."""
-        return [slice(parity, None, 2) for parity in range(min(2, width))] if self.row_neighbours else [slice(None)]
+    def steps(self, height: int, width: int) -> Iterator[list[tuple[int, slice]]]:
+        """The decoding steps of a level: for each, the (row, columns) it gives, in coding order."""
+        if not self.row_neighbours:
+            yield from ([(row, slice(None))] for row in range(height))
+            return
+        for step in range(height + 1):
+            parts = [(step, slice(0, None, 2))] if step < height else []
+            if step > 0 and width > 1:
+                parts.append((step - 1, slice(1, None, 2)))
+            if parts:  # a one-column level has no odd columns to finish with
+                yield parts
 
 
 ROW_PASSES = Context(ROW_NEIGHBOURS)
-"""Stream layout 4: each row in two steps, even columns then odd ones, which read them."""
+"""Stream layout 4: odd columns read their row's even ones, decoded with the next row's even columns."""
 ROWS_ABOVE = Context(())
 """Stream layouts 2 and 3: a row in one step."""
+LATE_NEIGHBOURS = (NEIGHBOURS.index((-1, -1)), NEIGHBOURS.index((-1, 1)))
+"""Features of :data:`NEIGHBOURS` that an even-column latent does not read under :data:`ROW_PASSES`:
+the odd columns of the row above, decoded in the same step."""
 MAX_LATENT = 2**15
 """Decoded latents beyond +-2^15 can only come from a damaged file."""
 PROBABILITY_FLOOR = 2.0**-16
@@ -114,8 +127,12 @@ def _first_layer_index(context: Context) -> torch.Tensor:
     """
     index = np.full((len(PHASES), PHASE_GRID_CHANNELS, 3, KERNEL_COLUMNS), context.size)
     for phase, (py, px) in enumerate(PHASES):
-        same_level = list(NEIGHBOURS) + [(0, dx) for dx in context.row_neighbours if px == 1]
-        for feature, (dy, dx) in enumerate(same_level):
+        same_level = list(enumerate(NEIGHBOURS))
+        if context.row_neighbours and px == 0:
+            same_level = [(feature, offset) for feature, offset in same_level if feature not in LATE_NEIGHBOURS]
+        if px == 1:
+            same_level += [(len(NEIGHBOURS) + number, (0, dx)) for number, dx in enumerate(context.row_neighbours)]
+        for feature, (dy, dx) in same_level:
             ry, rx = py + dy, px + dx
             index[phase, _phase_of(ry, rx), ry // 2 + 1, rx // 2 + 1] = feature
         for feature, (dy, dx) in enumerate(COARSE_NEIGHBOURS, start=context.same_level):
@@ -289,21 +306,23 @@ def fixed_context_planes(coarse: torch.Tensor | None, height: int, width: int) -
     return torch.cat([parents, one_hot], 1)
 
 
-def same_level_contexts(grid: torch.Tensor, row: int, context: Context) -> Iterator[tuple[slice, torch.Tensor]]:
-    """For each decoding step of a row: its columns and their fixed-point same-level features [context.same_level, n].
+def same_level_contexts(grid: torch.Tensor, row: int, columns: slice, context: Context) -> torch.Tensor:
+    """Fixed-point same-level features [context.same_level, n] of the latents of ``row`` in ``columns`` (a part of a :meth:`Context.steps` step).
 
-    ``grid`` holds the level's latents decoded so far: the rows above ``row`` and, once the first
-    step's values are written into it (before the next item is asked for), the row's even columns;
-    nothing else is read. The latents of even columns have zeros for their row neighbours.
+    ``grid`` holds the level's latents decoded by the earlier steps; what this step decodes or
+    later ones will (the odd columns of the row above, for even columns under
+    :data:`ROW_PASSES`) is not read. The latents of even columns have zeros for their row neighbours.
     """
     width = grid.shape[1]
     above = F.pad(grid[max(row - 2, 0) : row], (2, 2, 2 - min(row, 2), 0))
-    above = above.unfold(1, 5, 1).permute(0, 2, 1).reshape(len(NEIGHBOURS), width)
-    for columns in context.passes(width):
-        features = above[:, columns]
-        if context.row_neighbours:
-            features = torch.cat([features, _row_neighbours(grid[row, ::2], features.shape[1], columns.start, context)])
-        yield columns, features
+    above = above.unfold(1, 5, 1).permute(0, 2, 1).reshape(len(NEIGHBOURS), width)[:, columns]
+    if not context.row_neighbours:
+        return above
+    parity = columns.start
+    if parity == 0:
+        above = above.clone()
+        above[list(LATE_NEIGHBOURS)] = 0
+    return torch.cat([above, _row_neighbours(grid[row, ::2], above.shape[1], parity, context)])
 
 
 def _row_neighbours(even: torch.Tensor, count: int, parity: int, context: Context) -> torch.Tensor:
@@ -335,14 +354,19 @@ def code_latents(arm: ExactArm, shapes: list[tuple[int, int]], coder: Coder, lat
     for level in range(len(shapes) - 1, -1, -1):
         planes = fixed_context_planes(fixed[level + 1] if level + 1 < len(shapes) else None, *shapes[level])
         partial_sums = arm.level_partial_sums(planes)
-        for row in range(shapes[level][0]):
-            for columns, features in same_level_contexts(fixed[level], row, arm.context):
-                mean, log_scale = arm(features, partial_sums[row][:, columns])
-                index, base = table_index_and_base(mean, log_scale)
-                given = None if latents is None else latents[level][row, columns] - base
-                values = coder(given, index).astype(np.int64) + base
-                if np.abs(values).max(initial=0) > MAX_LATENT:
-                    raise CorruptDataError("corrupt overfitted file: a decoded latent is out of range")
-                grids[level][row, columns] = values
-                fixed[level][row, columns] = to_fixed(torch.from_numpy(values))
+        for parts in arm.context.steps(*shapes[level]):
+            features = torch.cat([same_level_contexts(fixed[level], row, columns, arm.context) for row, columns in parts], 1)
+            partial = torch.cat([partial_sums[row][:, columns] for row, columns in parts], 1)
+            mean, log_scale = arm(features, partial)
+            index, base = table_index_and_base(mean, log_scale)
+            given = None if latents is None else np.concatenate([latents[level][row, columns] for row, columns in parts]) - base
+            values = coder(given, index).astype(np.int64) + base
+            if np.abs(values).max(initial=0) > MAX_LATENT:
+                raise CorruptDataError("corrupt overfitted file: a decoded latent is out of range")
+            start = 0
+            for row, columns in parts:
+                count = len(range(*columns.indices(shapes[level][1])))
+                grids[level][row, columns] = values[start : start + count]
+                fixed[level][row, columns] = to_fixed(torch.from_numpy(values[start : start + count]))
+                start += count
     return grids
