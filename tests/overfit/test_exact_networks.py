@@ -13,11 +13,13 @@ from convpress.overfit import synthesis as synthesis_module
 from convpress.overfit.arm import (
     PHASES,
     ROW_PASSES,
+    ROWS_ABOVE,
     Arm,
     ExactArm,
     fixed_context_planes,
     laplace_bits,
     phase_grids,
+    LevelSteps,
     same_level_contexts,
 )
 from convpress.overfit.fixedpoint import ONE, to_fixed
@@ -237,3 +239,21 @@ def test_banded_squared_error_and_gradients_match_the_whole_image(monkeypatch):
     assert float(banded.detach()) == pytest.approx(float(whole.detach()), rel=1e-12)
     for g, e in zip(got, expected):
         assert torch.allclose(g, e, atol=1e-10)
+
+
+@pytest.mark.parametrize("context", [ROW_PASSES, ROWS_ABOVE])
+@pytest.mark.parametrize(("height", "width"), [(9, 14), (1, 5), (7, 1), (3, 2)])
+def test_each_decoding_step_gathers_the_contexts_of_its_latents(context, height, width):
+    """The decoder's one-gather-per-step contexts equal :func:`same_level_contexts` of every latent it decodes."""
+    grid = to_fixed(torch.randint(-4, 5, (height, width), generator=torch.Generator().manual_seed(3)).double())
+    steps = LevelSteps(height, width, context)
+    decoded = 0
+    for step in range(steps.count):
+        features, positions, buffer_positions = steps.gather(step)
+        for number, (row, column) in enumerate(zip((positions // width).tolist(), (positions % width).tolist())):
+            columns = slice(column % 2, None, 2) if context.row_neighbours else slice(None)
+            expected = same_level_contexts(grid, row, columns, context)[:, column // 2 if context.row_neighbours else column]
+            assert torch.equal(features[:, number], expected)
+        steps.buffer[buffer_positions] = grid.reshape(-1)[positions]
+        decoded += positions.numel()
+    assert decoded == height * width and torch.equal(steps.grid(), grid)

@@ -344,29 +344,85 @@ Coder = Callable[[np.ndarray | None, np.ndarray], np.ndarray]
 
 
 def code_latents(arm: ExactArm, shapes: list[tuple[int, int]], coder: Coder, latents: list[np.ndarray] | None = None) -> list[np.ndarray]:
-    """Encode (``latents`` given) or decode the latent grids, coarsest level first, row by row.
+    """Encode (``latents`` given) or decode the latent grids, coarsest level first, one step after another.
 
     One procedure for both directions, so every symbol is coded with the table the decoder picks.
     Returns the integer grids (int64, finest first).
     """
     grids = [np.zeros(shape, dtype=np.int64) for shape in shapes]
-    fixed = [torch.zeros(shape, dtype=torch.float64) for shape in shapes]
+    coarse = None
     for level in range(len(shapes) - 1, -1, -1):
-        planes = fixed_context_planes(fixed[level + 1] if level + 1 < len(shapes) else None, *shapes[level])
-        partial_sums = arm.level_partial_sums(planes)
-        for parts in arm.context.steps(*shapes[level]):
-            features = torch.cat([same_level_contexts(fixed[level], row, columns, arm.context) for row, columns in parts], 1)
-            partial = torch.cat([partial_sums[row][:, columns] for row, columns in parts], 1)
-            mean, log_scale = arm(features, partial)
+        height, width = shapes[level]
+        partial_sums = arm.level_partial_sums(fixed_context_planes(coarse, height, width))  # [H, hidden, W]
+        partial_sums = partial_sums.permute(1, 0, 2).reshape(partial_sums.shape[1], -1)
+        steps = LevelSteps(height, width, arm.context)
+        flat = grids[level].reshape(-1)
+        for step in range(steps.count):
+            features, positions, buffer_positions = steps.gather(step)
+            mean, log_scale = arm(features, partial_sums[:, positions])
             index, base = table_index_and_base(mean, log_scale)
-            given = None if latents is None else np.concatenate([latents[level][row, columns] for row, columns in parts]) - base
+            given = None if latents is None else latents[level].reshape(-1)[positions.numpy()] - base
             values = coder(given, index).astype(np.int64) + base
             if np.abs(values).max(initial=0) > MAX_LATENT:
                 raise CorruptDataError("corrupt overfitted file: a decoded latent is out of range")
-            start = 0
-            for row, columns in parts:
-                count = len(range(*columns.indices(shapes[level][1])))
-                grids[level][row, columns] = values[start : start + count]
-                fixed[level][row, columns] = to_fixed(torch.from_numpy(values[start : start + count]))
-                start += count
+            flat[positions.numpy()] = values
+            steps.buffer[buffer_positions] = to_fixed(torch.from_numpy(values))
+        coarse = steps.grid()
     return grids
+
+
+class LevelSteps:
+    """A level's decoded fixed-point latents in a zero-padded buffer, and each decoding step's contexts as one gather from it.
+
+    The buffer has 2 rows of zeros above the level and :data:`PAD_COLUMNS` columns each side, so
+    every neighbour a context reads is a buffer cell; a step's parts (:meth:`Context.steps`) differ
+    from the previous step's by one row, so their gather indices are computed once per level and
+    shifted by a row per step.
+    """
+
+    def __init__(self, height: int, width: int, context: Context) -> None:
+        self.height, self.width, self.context = height, width, context
+        self.stride = width + 2 * PAD_COLUMNS
+        self.buffer = torch.zeros((height + 2) * self.stride, dtype=torch.float64)
+        self.parts = [_part(columns, delta, width, self.stride, context) for delta, columns in _part_templates(context, width)]
+        self.count = height + max(-delta for delta, _ in _part_templates(context, width))
+        self._joined: dict[tuple[int, ...], tuple[torch.Tensor, ...]] = {}
+
+    def gather(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The same-level features [same_level, n] of ``step``, its latents' positions in the level (row-major) and in the buffer."""
+        active = tuple(number for number, part in enumerate(self.parts) if 0 <= step + part[0] < self.height)
+        if active not in self._joined:
+            self._joined[active] = tuple(torch.cat([self.parts[n][k] for n in active], -1) for k in range(1, 5))
+        features, mask, positions, buffer_positions = self._joined[active]
+        return self.buffer[features + step * self.stride] * mask, positions + step * self.width, buffer_positions + step * self.stride
+
+    def grid(self) -> torch.Tensor:
+        """The decoded level, fixed point [H, W]."""
+        return self.buffer.view(self.height + 2, self.stride)[2:, PAD_COLUMNS : PAD_COLUMNS + self.width]
+
+
+PAD_COLUMNS = 3
+"""Zero columns each side of a level's decoding buffer: the farthest column a context reads."""
+
+
+def _part_templates(context: Context, width: int) -> list[tuple[int, slice]]:
+    """(row relative to the step, columns) of each part of a step: the step's row and, under row passes, the odd columns of the row before."""
+    if not context.row_neighbours:
+        return [(0, slice(None))]
+    return [(0, slice(0, None, 2))] + ([(-1, slice(1, None, 2))] if width > 1 else [])
+
+
+def _part(columns: slice, delta: int, width: int, stride: int, context: Context) -> tuple:
+    """(row delta, feature indices [same_level, n], mask, level positions, buffer positions) of a part, shifted to step 0.
+
+    A part of the row before the step's has negative indices at step 0; it only runs from step 1 on.
+    """
+    cols = torch.arange(width)[columns]
+    row = delta + 2  # the part's row in the buffer at step 0
+    offsets = list(NEIGHBOURS) + [(0, dx) for dx in context.row_neighbours]
+    features = torch.stack([(row + dy) * stride + PAD_COLUMNS + cols + dx for dy, dx in offsets])
+    mask = torch.ones(len(offsets), cols.numel(), dtype=torch.float64)
+    if context.row_neighbours and columns.start == 0:
+        mask[list(LATE_NEIGHBOURS)] = 0
+        mask[len(NEIGHBOURS) :] = 0
+    return delta, features, mask, cols + delta * width, row * stride + PAD_COLUMNS + cols
