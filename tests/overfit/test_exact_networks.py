@@ -11,22 +11,58 @@ from torch.nn import functional as F
 from convpress.overfit import arm as arm_module
 from convpress.overfit import synthesis as synthesis_module
 from convpress.overfit.arm import (
+    LATE_NEIGHBOURS,
+    NEIGHBOURS,
     PHASES,
     ROW_PASSES,
     ROWS_ABOVE,
     Arm,
+    Context,
     ExactArm,
     fixed_context_planes,
     laplace_bits,
     phase_grids,
     LevelSteps,
-    same_level_contexts,
 )
 from convpress.overfit.fixedpoint import ONE, to_fixed
 from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
 from convpress.overfit.synthesis import ExactSynthesis, Synthesis
 
 BITS = 8
+
+
+def same_level_contexts(grid: torch.Tensor, row: int, columns: slice, context: Context) -> torch.Tensor:
+    """Fixed-point same-level features [context.same_level, n] of the latents of ``row`` in ``columns`` (a part of a :meth:`Context.steps` step).
+
+    The reference that the decoder's one-gather-per-step contexts (:class:`LevelSteps`) are checked
+    against, written from the definition of the context. ``grid`` holds the level's latents decoded by the earlier steps; what this step decodes or
+    later ones will (the odd columns of the row above, for even columns under
+    :data:`ROW_PASSES`) is not read. The latents of even columns have zeros for their row neighbours.
+    """
+    width = grid.shape[1]
+    above = F.pad(grid[max(row - 2, 0) : row], (2, 2, 2 - min(row, 2), 0))
+    above = above.unfold(1, 5, 1).permute(0, 2, 1).reshape(len(NEIGHBOURS), width)[:, columns]
+    if not context.row_neighbours:
+        return above
+    parity = columns.start
+    if parity == 0:
+        above = above.clone()
+        above[list(LATE_NEIGHBOURS)] = 0
+    return torch.cat([above, _row_neighbours(grid[row, ::2], above.shape[1], parity, context)])
+
+
+def _row_neighbours(even: torch.Tensor, count: int, parity: int, context: Context) -> torch.Tensor:
+    """[len(context.row_neighbours), count]: the row neighbours of the ``count`` latents of columns of ``parity``.
+
+    An odd column ``2 k + 1`` reads the even column ``2 k + 1 + dx``, i.e. ``even[k + (dx + 1) / 2]``
+    (zero outside the row); even columns read nothing (zeros).
+    """
+    if parity == 0:
+        return even.new_zeros(len(context.row_neighbours), count)
+    offsets = torch.tensor([(dx + 1) // 2 for dx in context.row_neighbours])
+    low, high = -int(offsets.min()), int(offsets.max())
+    padded = F.pad(even, (low, high))
+    return padded[torch.arange(count)[None] + offsets[:, None] + low]
 
 
 def _quantize(module: torch.nn.Module, bits: int = BITS) -> None:

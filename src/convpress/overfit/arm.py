@@ -3,15 +3,17 @@
 Every latent gets a Laplace distribution whose mean and log-scale a small MLP predicts from a
 neighbourhood of latents the decoder already has. Cool-chic's ARM reads a raster-causal
 neighbourhood (the rows above and the latents to the left), which forces one decoding step per
-latent, or a wavefront of a few thousand steps. Here a row is decoded in two vectorized steps, its
-even columns and then its odd ones (coarsest level first: 2 032 steps for 768x512 with 7 levels),
-and the context of a latent (27 numbers) is:
+latent, or a wavefront of a few thousand steps. Here each vectorized step decodes the even
+columns of a row together with the odd columns of the row above (coarsest level first, one step
+more than the level has rows: 1 023 steps for 768x512 with 7 levels), and the context of a latent
+(27 numbers) is:
 
 - the 10 latents of the two rows above it in its own level, from two columns left to two right
-  (zeros outside the grid);
+  (zeros outside the grid), except, for an even column, the odd columns -1 and +1 of the row
+  just above, decoded in the same step (:data:`LATE_NEIGHBOURS`, zeros);
 - in an odd column, the 4 latents of its own row in columns -3, -1, +1 and +3 (the even columns,
-  already decoded; zeros for the latents of even columns and outside the grid), so that half the
-  latents see both sides of their own row;
+  decoded one step earlier; zeros for the latents of even columns and outside the grid), so that
+  half the latents see both sides of their own row;
 - the 3x3 neighbourhood of its parent in the next coarser level (zeros for the coarsest level),
   which also holds what lies below and beside it;
 - a one-hot code of its phase, its (row, column) parity, i.e. where it sits under its parent.
@@ -49,8 +51,8 @@ PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))
 NEIGHBOURS = tuple((dy, dx) for dy in (-2, -1) for dx in range(-2, 3))
 """Same-level context: the two rows above, five columns around."""
 ROW_NEIGHBOURS = (-3, -1, 1, 3)
-"""Same-row context of a latent in an odd column: the even columns around it, which a row's first
-decoding step has already given (zeros for the latents of even columns, decoded in that step)."""
+"""Same-row context of a latent in an odd column: the even columns around it, which the step before
+its own has given (zeros for the latents of even columns)."""
 COARSE_NEIGHBOURS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
 
 
@@ -204,12 +206,12 @@ def laplace_bits(values: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tens
 class Arm(nn.Module):
     """The float MLP: context -> (mean, log-scale), trained with the latents.
 
-    Training does not build the contexts: the first layer, a linear map of the 23 context
-    numbers, is evaluated as one 3x3 convolution of the :func:`phase_grids` with ``4 * hidden``
+    Training does not build the contexts: the first layer, a linear map of the context numbers
+    (:attr:`Context.size`), is evaluated as one 3x3 convolution of the :func:`phase_grids` with ``4 * hidden``
     outputs (one set of weights per phase, gathered from the layer's weight, whose taps read only
     what that phase's context holds; the phase one-hot folds into the bias), and the other layers
     act on every latent's hidden vector. Two to three times cheaper than gathering the contexts, and
-    the same function: the decoder's contexts (:func:`same_level_contexts` and
+    the same function: the decoder's contexts (:class:`LevelSteps` and
     :func:`fixed_context_planes`) hold exactly what those taps read.
     """
 
@@ -304,39 +306,6 @@ def fixed_context_planes(coarse: torch.Tensor | None, height: int, width: int) -
     phase = phase.repeat(-(-height // 2), -(-width // 2))[:height, :width]
     one_hot = (phase[:, None] == torch.arange(len(PHASES))[:, None]).to(parents.dtype) * ONE
     return torch.cat([parents, one_hot], 1)
-
-
-def same_level_contexts(grid: torch.Tensor, row: int, columns: slice, context: Context) -> torch.Tensor:
-    """Fixed-point same-level features [context.same_level, n] of the latents of ``row`` in ``columns`` (a part of a :meth:`Context.steps` step).
-
-    ``grid`` holds the level's latents decoded by the earlier steps; what this step decodes or
-    later ones will (the odd columns of the row above, for even columns under
-    :data:`ROW_PASSES`) is not read. The latents of even columns have zeros for their row neighbours.
-    """
-    width = grid.shape[1]
-    above = F.pad(grid[max(row - 2, 0) : row], (2, 2, 2 - min(row, 2), 0))
-    above = above.unfold(1, 5, 1).permute(0, 2, 1).reshape(len(NEIGHBOURS), width)[:, columns]
-    if not context.row_neighbours:
-        return above
-    parity = columns.start
-    if parity == 0:
-        above = above.clone()
-        above[list(LATE_NEIGHBOURS)] = 0
-    return torch.cat([above, _row_neighbours(grid[row, ::2], above.shape[1], parity, context)])
-
-
-def _row_neighbours(even: torch.Tensor, count: int, parity: int, context: Context) -> torch.Tensor:
-    """[len(context.row_neighbours), count]: the row neighbours of the ``count`` latents of columns of ``parity``.
-
-    An odd column ``2 k + 1`` reads the even column ``2 k + 1 + dx``, i.e. ``even[k + (dx + 1) / 2]``
-    (zero outside the row); even columns read nothing (zeros).
-    """
-    if parity == 0:
-        return even.new_zeros(len(context.row_neighbours), count)
-    offsets = torch.tensor([(dx + 1) // 2 for dx in context.row_neighbours])
-    low, high = -int(offsets.min()), int(offsets.max())
-    padded = F.pad(even, (low, high))
-    return padded[torch.arange(count)[None] + offsets[:, None] + low]
 
 
 Coder = Callable[[np.ndarray | None, np.ndarray], np.ndarray]

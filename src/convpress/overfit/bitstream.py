@@ -35,7 +35,7 @@ from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
 from convpress.overfit.synthesis import ExactSynthesis, Synthesis
 
 LAYOUT_VERSION = 4
-"""4: each latent row in two steps, the odd columns reading the even ones (:data:`~convpress.overfit.arm.ROW_PASSES`).
+"""4: the odd columns of each latent row read its even ones, decoded a step earlier (:data:`~convpress.overfit.arm.ROW_PASSES`).
 Still read: 3 (a row in one step, parameters coded as differences from the reference) and 2 (layout
 3 without a reference). Not read: 1 (four phase passes per level)."""
 READABLE_LAYOUTS = (2, 3, 4)
