@@ -32,7 +32,7 @@ BITS = 8
 
 
 def same_level_contexts(grid: torch.Tensor, row: int, columns: slice, context: Context) -> torch.Tensor:
-    """Fixed-point same-level features [context.same_level, n] of the latents of ``row`` in ``columns`` (a part of a :meth:`Context.steps` step).
+    """Fixed-point same-level features [context.same_level, n] of the latents of ``row`` in ``columns`` (a part of a decoding step, :meth:`Context.parts`).
 
     The reference that the decoder's one-gather-per-step contexts (:class:`LevelSteps`) are checked
     against, written from the definition of the context. ``grid`` holds the level's latents decoded by the earlier steps; what this step decodes or
@@ -109,7 +109,9 @@ def _decoder_contexts(fine: torch.Tensor, coarse: torch.Tensor | None) -> list[t
     decoded = torch.full(fine.shape, 99.0 * ONE, dtype=torch.float64)
     planes = fixed_context_planes(None if coarse is None else to_fixed(coarse), *fine.shape)
     contexts = [torch.zeros(ROW_PASSES.size, fine.shape[1], dtype=torch.float64) for _ in range(fine.shape[0])]
-    for parts in ROW_PASSES.steps(*fine.shape):
+    height, width = fine.shape
+    for step in range(ROW_PASSES.step_count(height, width)):
+        parts = [(step + delta, columns) for delta, columns in ROW_PASSES.parts(width) if 0 <= step + delta < height]
         for row, columns in parts:
             contexts[row][:, columns] = torch.cat([same_level_contexts(decoded, row, columns, ROW_PASSES), planes[row][:, columns]])
         for row, columns in parts:

@@ -75,17 +75,19 @@ class Context:
     def size(self) -> int:
         return self.same_level + len(COARSE_NEIGHBOURS) + len(PHASES)
 
-    def steps(self, height: int, width: int) -> Iterator[list[tuple[int, slice]]]:
-        """The decoding steps of a level: for each, the (row, columns) it gives, in coding order."""
+    def parts(self, width: int) -> list[tuple[int, slice]]:
+        """(row relative to the step, columns) of each part of a level's decoding steps, in coding order.
+
+        Step ``s`` gives row ``s`` (its even columns under row neighbours, else all), then, under row
+        neighbours, the odd columns of row ``s - 1`` (a one-column level has none); a part whose
+        row is outside the level is empty, so a level takes :meth:`step_count` steps.
+        """
         if not self.row_neighbours:
-            yield from ([(row, slice(None))] for row in range(height))
-            return
-        for step in range(height + 1):
-            parts = [(step, slice(0, None, 2))] if step < height else []
-            if step > 0 and width > 1:
-                parts.append((step - 1, slice(1, None, 2)))
-            if parts:  # a one-column level has no odd columns to finish with
-                yield parts
+            return [(0, slice(None))]
+        return [(0, slice(0, None, 2))] + ([(-1, slice(1, None, 2))] if width > 1 else [])
+
+    def step_count(self, height: int, width: int) -> int:
+        return height + max(-delta for delta, _ in self.parts(width))
 
 
 ROW_PASSES = Context(ROW_NEIGHBOURS)
@@ -344,17 +346,17 @@ class LevelSteps:
     """A level's decoded fixed-point latents in a zero-padded buffer, and each decoding step's contexts as one gather from it.
 
     The buffer has 2 rows of zeros above the level and :data:`PAD_COLUMNS` columns each side, so
-    every neighbour a context reads is a buffer cell; a step's parts (:meth:`Context.steps`) differ
+    every neighbour a context reads is a buffer cell; a step's parts (:meth:`Context.parts`) differ
     from the previous step's by one row, so their gather indices are computed once per level and
     shifted by a row per step.
     """
 
     def __init__(self, height: int, width: int, context: Context) -> None:
-        self.height, self.width, self.context = height, width, context
+        self.height, self.width = height, width
         self.stride = width + 2 * PAD_COLUMNS
         self.buffer = torch.zeros((height + 2) * self.stride, dtype=torch.float64)
-        self.parts = [_part(columns, delta, width, self.stride, context) for delta, columns in _part_templates(context, width)]
-        self.count = height + max(-delta for delta, _ in _part_templates(context, width))
+        self.parts = [_part(columns, delta, width, self.stride, context) for delta, columns in context.parts(width)]
+        self.count = context.step_count(height, width)
         self._joined: dict[tuple[int, ...], tuple[torch.Tensor, ...]] = {}
 
     def gather(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -372,13 +374,6 @@ class LevelSteps:
 
 PAD_COLUMNS = 3
 """Zero columns each side of a level's decoding buffer: the farthest column a context reads."""
-
-
-def _part_templates(context: Context, width: int) -> list[tuple[int, slice]]:
-    """(row relative to the step, columns) of each part of a step: the step's row and, under row passes, the odd columns of the row before."""
-    if not context.row_neighbours:
-        return [(0, slice(None))]
-    return [(0, slice(0, None, 2))] + ([(-1, slice(1, None, 2))] if width > 1 else [])
 
 
 def _part(columns: slice, delta: int, width: int, stride: int, context: Context) -> tuple:
