@@ -10,12 +10,59 @@ from torch.nn import functional as F
 
 from convpress.overfit import arm as arm_module
 from convpress.overfit import synthesis as synthesis_module
-from convpress.overfit.arm import PHASES, Arm, ExactArm, fixed_context_planes, laplace_bits, phase_grids, same_level_contexts
+from convpress.overfit.arm import (
+    LATE_NEIGHBOURS,
+    NEIGHBOURS,
+    PHASES,
+    ROW_PASSES,
+    ROWS_ABOVE,
+    Arm,
+    Context,
+    ExactArm,
+    fixed_context_planes,
+    laplace_bits,
+    phase_grids,
+    LevelSteps,
+)
 from convpress.overfit.fixedpoint import ONE, to_fixed
 from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
 from convpress.overfit.synthesis import ExactSynthesis, Synthesis
 
 BITS = 8
+
+
+def same_level_contexts(grid: torch.Tensor, row: int, columns: slice, context: Context) -> torch.Tensor:
+    """Fixed-point same-level features [context.same_level, n] of the latents of ``row`` in ``columns`` (a part of a decoding step, :meth:`Context.parts`).
+
+    The reference that the decoder's one-gather-per-step contexts (:class:`LevelSteps`) are checked
+    against, written from the definition of the context. ``grid`` holds the level's latents decoded by the earlier steps; what this step decodes or
+    later ones will (the odd columns of the row above, for even columns under
+    :data:`ROW_PASSES`) is not read. The latents of even columns have zeros for their row neighbours.
+    """
+    width = grid.shape[1]
+    above = F.pad(grid[max(row - 2, 0) : row], (2, 2, 2 - min(row, 2), 0))
+    above = above.unfold(1, 5, 1).permute(0, 2, 1).reshape(len(NEIGHBOURS), width)[:, columns]
+    if not context.row_neighbours:
+        return above
+    parity = columns.start
+    if parity == 0:
+        above = above.clone()
+        above[list(LATE_NEIGHBOURS)] = 0
+    return torch.cat([above, _row_neighbours(grid[row, ::2], above.shape[1], parity, context)])
+
+
+def _row_neighbours(even: torch.Tensor, count: int, parity: int, context: Context) -> torch.Tensor:
+    """[len(context.row_neighbours), count]: the row neighbours of the ``count`` latents of columns of ``parity``.
+
+    An odd column ``2 k + 1`` reads the even column ``2 k + 1 + dx``, i.e. ``even[k + (dx + 1) / 2]``
+    (zero outside the row); even columns read nothing (zeros).
+    """
+    if parity == 0:
+        return even.new_zeros(len(context.row_neighbours), count)
+    offsets = torch.tensor([(dx + 1) // 2 for dx in context.row_neighbours])
+    low, high = -int(offsets.min()), int(offsets.max())
+    padded = F.pad(even, (low, high))
+    return padded[torch.arange(count)[None] + offsets[:, None] + low]
 
 
 def _quantize(module: torch.nn.Module, bits: int = BITS) -> None:
@@ -46,21 +93,29 @@ def _random_arm(seed: int) -> Arm:
 
 
 def row_contexts(grid: torch.Tensor, planes: torch.Tensor, row: int) -> torch.Tensor:
-    """The whole context [CONTEXT_SIZE, width] of a row's latents, from the decoder's two parts."""
-    return torch.cat([same_level_contexts(grid, row), planes[row]])
+    """The whole context [context size, width] of a row's latents, from the decoder's parts, on a decoded ``grid``."""
+    same_level = torch.zeros(ROW_PASSES.same_level, grid.shape[1], dtype=torch.float64)
+    for parity in range(min(2, grid.shape[1])):
+        columns = slice(parity, None, 2)
+        same_level[:, columns] = same_level_contexts(grid, row, columns, ROW_PASSES)
+    return torch.cat([same_level, planes[row]])
 
 
 def _decoder_contexts(fine: torch.Tensor, coarse: torch.Tensor | None) -> list[torch.Tensor]:
-    """Fixed-point contexts [CONTEXT_SIZE, width] of each row, as the decoder builds them.
+    """Fixed-point contexts [context size, width] of each row, gathered in the decoder's steps.
 
-    The rows below the current one hold garbage: the context must not read them.
+    The latents not decoded yet hold garbage: the context must not read them.
     """
     decoded = torch.full(fine.shape, 99.0 * ONE, dtype=torch.float64)
     planes = fixed_context_planes(None if coarse is None else to_fixed(coarse), *fine.shape)
-    contexts = []
-    for row in range(fine.shape[0]):
-        contexts.append(row_contexts(decoded, planes, row))
-        decoded[row] = to_fixed(fine[row])
+    contexts = [torch.zeros(ROW_PASSES.size, fine.shape[1], dtype=torch.float64) for _ in range(fine.shape[0])]
+    height, width = fine.shape
+    for step in range(ROW_PASSES.step_count(height, width)):
+        parts = [(step + delta, columns) for delta, columns in ROW_PASSES.parts(width) if 0 <= step + delta < height]
+        for row, columns in parts:
+            contexts[row][:, columns] = torch.cat([same_level_contexts(decoded, row, columns, ROW_PASSES), planes[row][:, columns]])
+        for row, columns in parts:
+            decoded[row, columns] = to_fixed(fine[row, columns])
     return contexts
 
 
@@ -98,10 +153,13 @@ def test_row_contexts_hold_the_rows_above_the_parents_and_the_phase():
     contexts = row_contexts(to_fixed(fine), planes, 2) / ONE
     column = 3  # latent (2, 3): phase (0, 1), parent (1, 1)
     assert contexts[:10, column].tolist() == [2, 3, 4, 5, 6, 8, 9, 10, 11, 12]
-    assert contexts[10:19, column].tolist() == [-1, -2, -3, -4, -5, -6, 0, 0, 0]
-    assert contexts[19:, column].tolist() == [0, 0, 1, 0]
-    corner = row_contexts(to_fixed(fine), planes, 0)[:, 0] / ONE  # latent (0, 0): nothing above or left
-    assert corner.tolist() == [0] * 10 + [0, 0, 0, 0, -1, -2, 0, -4, -5] + [1, 0, 0, 0]
+    assert contexts[10:14, column].tolist() == [13, 15, 17, 0]  # the row's even columns 0, 2, 4 (6 is outside)
+    assert contexts[14:23, column].tolist() == [-1, -2, -3, -4, -5, -6, 0, 0, 0]
+    assert contexts[23:, column].tolist() == [0, 0, 1, 0]
+    even = contexts[:, 2]  # latent (2, 2): the odd columns of the row above are decoded in its step
+    assert even[:14].tolist() == [1, 2, 3, 4, 5, 7, 0, 9, 0, 11] + [0, 0, 0, 0]
+    corner = row_contexts(to_fixed(fine), planes, 0)[:, 0] / ONE  # latent (0, 0): nothing above, an even column
+    assert corner.tolist() == [0] * 14 + [0, 0, 0, 0, -1, -2, 0, -4, -5] + [1, 0, 0, 0]
 
 
 def test_exact_arm_matches_the_float_arm():
@@ -125,8 +183,9 @@ def test_exact_arm_split_at_the_same_level_features_gives_the_same_bits():
     partial_sums = exact.level_partial_sums(planes)
     for row in range(10):
         whole = exact(row_contexts(to_fixed(fine), planes, row))
-        split = exact(same_level_contexts(to_fixed(fine), row), partial_sums[row])
-        assert all(np.array_equal(w, s) for w, s in zip(whole, split))
+        for columns in (slice(0, None, 2), slice(1, None, 2)):
+            split = exact(same_level_contexts(to_fixed(fine), row, columns, ROW_PASSES), partial_sums[row][:, columns])
+            assert all(np.array_equal(w[columns], s) for w, s in zip(whole, split))
 
 
 def test_laplace_bits_are_minus_log2_of_the_interval_probability():
@@ -150,12 +209,16 @@ def _reference_level_bits(arm: Arm, grid: torch.Tensor, coarse: torch.Tensor | N
     height, width = grid.shape
     phase = torch.tensor([[PHASES.index((r % 2, c % 2)) for c in range(width)] for r in range(height)]).reshape(-1)
     neighbours = F.unfold(grid[None, None], 5, padding=2)[0][:10]  # the two rows above
+    row = F.unfold(grid[None, None], (1, 7), padding=(0, 3))[0][[0, 2, 4, 6]]  # columns -3, -1, 1, 3
+    row = row * (torch.arange(width) % 2).repeat(height)  # read by the odd columns only
+    neighbours = neighbours.clone()
+    neighbours[[6, 8]] *= (torch.arange(width) % 2).repeat(height)  # above-left and above-right: odd columns only
     if coarse is None:
         parents = grid.new_zeros(9, height * width)
     else:
         parents = F.unfold(coarse[None, None], 3, padding=1)[0].view(9, *coarse.shape)
         parents = parents.repeat_interleave(2, 1).repeat_interleave(2, 2)[:, :height, :width].reshape(9, -1)
-    contexts = torch.cat([neighbours, parents, F.one_hot(phase, 4).T.to(grid.dtype)])
+    contexts = torch.cat([neighbours, row, parents, F.one_hot(phase, 4).T.to(grid.dtype)])
     out = arm.layers(contexts.T)
     return _reference_bits(grid.reshape(-1), out[:, 0], out[:, 1]).sum()
 
@@ -214,3 +277,21 @@ def test_banded_squared_error_and_gradients_match_the_whole_image(monkeypatch):
     assert float(banded.detach()) == pytest.approx(float(whole.detach()), rel=1e-12)
     for g, e in zip(got, expected):
         assert torch.allclose(g, e, atol=1e-10)
+
+
+@pytest.mark.parametrize("context", [ROW_PASSES, ROWS_ABOVE])
+@pytest.mark.parametrize(("height", "width"), [(9, 14), (1, 5), (7, 1), (3, 2)])
+def test_each_decoding_step_gathers_the_contexts_of_its_latents(context, height, width):
+    """The decoder's one-gather-per-step contexts equal :func:`same_level_contexts` of every latent it decodes."""
+    grid = to_fixed(torch.randint(-4, 5, (height, width), generator=torch.Generator().manual_seed(3)).double())
+    steps = LevelSteps(height, width, context)
+    decoded = 0
+    for step in range(steps.count):
+        features, positions, buffer_positions = steps.gather(step)
+        for number, (row, column) in enumerate(zip((positions // width).tolist(), (positions % width).tolist())):
+            columns = slice(column % 2, None, 2) if context.row_neighbours else slice(None)
+            expected = same_level_contexts(grid, row, columns, context)[:, column // 2 if context.row_neighbours else column]
+            assert torch.equal(features[:, number], expected)
+        steps.buffer[buffer_positions] = grid.reshape(-1)[positions]
+        decoded += positions.numel()
+    assert decoded == height * width and torch.equal(steps.grid(), grid)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -13,13 +15,14 @@ from convpress.codecs.learned import LearnedCodec
 from convpress.codecs.overfit import OverfitCodec, encode_image, quality_to_lambda
 from convpress.coding.container import CpzHeader, ModelFamily, pack, unpack
 from convpress.errors import CodecUnavailableError, CorruptDataError, InvalidParameterError
-from convpress.overfit.bitstream import GROUPS, group_of
+from convpress.overfit.bitstream import GROUPS, LAYOUT_VERSION, group_of
 from convpress.overfit.encoder import fit
 from convpress.overfit.laplace import zero_mean_bits
-from convpress.overfit.prior import Prior, shipped_prior
+from convpress.overfit.prior import installed_priors, shipped_prior
 from imagegen import natural_like
 
 ITERATIONS = 30
+DATA = Path(__file__).parent / "data"
 
 
 def _image(mode: str, height: int = 32, width: int = 48, seed: int = 0) -> Image.Image:
@@ -86,7 +89,7 @@ def test_sniffing_tells_overfitted_from_learned_cpz_files(encoded):
 def test_networks_are_coded_relative_to_the_prior_named_in_the_header(encoded):
     _, data, result = encoded
     header = unpack(data)[0]
-    assert header.weights_hash == shipped_prior().weights_hash and unpack(data)[1][0][0] == 3
+    assert header.weights_hash == shipped_prior().weights_hash and unpack(data)[1][0][0] == LAYOUT_VERSION == 4
     networks = result.networks
     relative = sum(zero_mean_bits(networks.coded_values(group)).min() for group in GROUPS)
     whole = sum(
@@ -96,25 +99,34 @@ def test_networks_are_coded_relative_to_the_prior_named_in_the_header(encoded):
     assert relative < 0.7 * whole  # 30 iterations move the networks only a little from the prior
 
 
-def test_a_file_coded_against_another_prior_is_refused(encoded, monkeypatch):
+def test_a_file_coded_against_a_prior_that_is_not_installed_is_refused(encoded, monkeypatch):
     _, data, _ = encoded
     prior = shipped_prior()
-    monkeypatch.setattr("convpress.codecs.overfit.shipped_prior", lambda: Prior(prior.architecture, prior.parameters, bytes(range(8))))
-    with pytest.raises(CodecUnavailableError, match="other weights of model 'overfit'"):
+    monkeypatch.setattr("convpress.codecs.overfit.installed_priors", lambda: {bytes(range(8)): prior})
+    with pytest.raises(CodecUnavailableError, match=f"prior \\(hash {prior.weights_hash.hex()}\\) that is not installed"):
         OverfitCodec().decode(data)
-    monkeypatch.setattr("convpress.codecs.overfit.shipped_prior", lambda: None)
-    with pytest.raises(CodecUnavailableError, match="prior, which is not installed"):
+    monkeypatch.setattr("convpress.codecs.overfit.installed_priors", lambda: {})
+    with pytest.raises(CodecUnavailableError, match="that is not installed"):
         OverfitCodec().decode(data)
+
+
+@pytest.mark.parametrize(("name", "layout"), [("layout3-24x40", 3), ("layout2-16x16", 2)])
+def test_files_of_earlier_stream_layouts_still_decode(name, layout):
+    """Written by the previous version: rows decoded in one step, networks coded against the earlier
+    prior (layout 3, which is kept for them) or whole (layout 2); the PNGs are what it decoded."""
+    data = (DATA / f"{name}.cpz").read_bytes()
+    header, streams = unpack(data)
+    assert streams[0][0] == layout and (header.weights_hash in installed_priors()) == (layout == 3)
+    expected = np.asarray(Image.open(DATA / f"{name}.png"))
+    assert np.array_equal(np.asarray(OverfitCodec().decode(data)), expected)
 
 
 def test_a_file_from_random_networks_is_coded_whole_and_needs_no_prior(monkeypatch):
     image = _image("RGB", 16, 16, seed=6)
     data, result = encode_image(image, 60, 10, threads=1, start="random")
     assert unpack(data)[0].weights_hash == bytes(8)
-    monkeypatch.setattr("convpress.codecs.overfit.shipped_prior", lambda: None)
+    monkeypatch.setattr("convpress.codecs.overfit.installed_priors", lambda: {})
     assert np.array_equal(np.asarray(OverfitCodec().decode(data)), result.reconstruction)
-    layout_2 = _repacked(data, s0=b"\x02" + unpack(data)[1][0][1:])  # stream layout 2: always coded whole
-    assert np.array_equal(np.asarray(OverfitCodec().decode(layout_2)), result.reconstruction)
 
 
 def _repacked(data: bytes, **changes) -> bytes:

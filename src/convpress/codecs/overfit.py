@@ -39,7 +39,7 @@ from convpress.errors import CodecUnavailableError, CorruptDataError, Unsupporte
 from convpress.overfit.bitstream import decode_streams, encode_streams
 from convpress.overfit.decoder import reconstruct
 from convpress.overfit.encoder import STARTS, FitResult, fit
-from convpress.overfit.prior import Prior, shipped_prior
+from convpress.overfit.prior import Prior, installed_priors
 
 MODEL_NAME = "overfit"
 EFFORT_ITERATIONS = {"fast": 500, "medium": 1500, "slow": 4000}
@@ -160,9 +160,12 @@ class OverfitCodec(Codec):
 
 
 def _installed_prior(header: CpzHeader) -> Prior:
-    """The prior a file's networks are coded relative to; CodecUnavailableError when another one (or none) is installed."""
-    prior = shipped_prior()
+    """The prior a file's networks are coded relative to, found by its hash; CodecUnavailableError when it is not installed."""
+    header.check_model(MODEL_NAME, header.weights_hash)
+    prior = installed_priors().get(header.weights_hash)
     if prior is None:
-        raise CodecUnavailableError("this file's networks are coded relative to the overfit codec's prior, which is not installed")
-    header.check_model(MODEL_NAME, prior.weights_hash)
+        raise CodecUnavailableError(
+            f"this file's networks are coded relative to an overfit-codec prior (hash {header.weights_hash.hex()}) "
+            "that is not installed; install the convpress version that wrote it"
+        )
     return prior

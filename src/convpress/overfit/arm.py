@@ -3,19 +3,26 @@
 Every latent gets a Laplace distribution whose mean and log-scale a small MLP predicts from a
 neighbourhood of latents the decoder already has. Cool-chic's ARM reads a raster-causal
 neighbourhood (the rows above and the latents to the left), which forces one decoding step per
-latent, or a wavefront of a few thousand steps. Here the context leaves out the current row, so a
-whole row is decoded in one vectorized step: the image is one step per latent row, coarsest level
-first (1 016 steps for 768x512 with 7 levels). The context of a latent (23 numbers) is:
+latent, or a wavefront of a few thousand steps. Here each vectorized step decodes the even
+columns of a row together with the odd columns of the row above (coarsest level first, one step
+more than the level has rows: 1 023 steps for 768x512 with 7 levels), and the context of a latent
+(27 numbers) is:
 
 - the 10 latents of the two rows above it in its own level, from two columns left to two right
-  (zeros outside the grid);
+  (zeros outside the grid), except, for an even column, the odd columns -1 and +1 of the row
+  just above, decoded in the same step (:data:`LATE_NEIGHBOURS`, zeros);
+- in an odd column, the 4 latents of its own row in columns -3, -1, +1 and +3 (the even columns,
+  decoded one step earlier; zeros for the latents of even columns and outside the grid), so that
+  half the latents see both sides of their own row;
 - the 3x3 neighbourhood of its parent in the next coarser level (zeros for the coarsest level),
   which also holds what lies below and beside it;
 - a one-hot code of its phase, its (row, column) parity, i.e. where it sits under its parent.
 
-Against the previous context (four phase passes per level, where a quarter of the latents saw no
-latent of their own level) this lowered the rate-distortion loss by about a fifth on a Kodak crop
-(``docs/overfit.md``), close to a full raster-causal context.
+Stream layouts 2 and 3 decoded a row in one step, without the row neighbours
+(:data:`ROWS_ABOVE`); their files still decode. Against the context before them (four phase
+passes per level, where a quarter of the latents saw no latent of their own level) the rows
+above lowered the rate-distortion loss by about a fifth on a Kodak crop, and the row neighbours
+by a few percent more (``docs/overfit.md``).
 
 Training evaluates the float MLP on every position at once, its first layer as a convolution of
 the level's four phase grids whose taps read exactly the context (:class:`Arm`); the decoder
@@ -26,7 +33,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -42,8 +50,53 @@ PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))
 """(row, column) parities: the order of the one-hot phase features and of the training's phase grids."""
 NEIGHBOURS = tuple((dy, dx) for dy in (-2, -1) for dx in range(-2, 3))
 """Same-level context: the two rows above, five columns around."""
+ROW_NEIGHBOURS = (-3, -1, 1, 3)
+"""Same-row context of a latent in an odd column: the even columns around it, which the step before
+its own has given (zeros for the latents of even columns)."""
 COARSE_NEIGHBOURS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
-CONTEXT_SIZE = len(NEIGHBOURS) + len(COARSE_NEIGHBOURS) + len(PHASES)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a latent's probability reads besides the rows above, its parent's neighbourhood and its phase."""
+
+    row_neighbours: tuple[int, ...]
+    """Columns (relative) of its row's even-column latents that an odd-column latent reads. With
+    any, a row's odd columns are decoded one step late, together with the next row's even columns,
+    which therefore do not read the two odd columns next to them in the row above
+    (:data:`LATE_NEIGHBOURS`); without, a row is one step."""
+
+    @property
+    def same_level(self) -> int:
+        """The features that the latents of the level being decoded give: the context's first ones."""
+        return len(NEIGHBOURS) + len(self.row_neighbours)
+
+    @property
+    def size(self) -> int:
+        return self.same_level + len(COARSE_NEIGHBOURS) + len(PHASES)
+
+    def parts(self, width: int) -> list[tuple[int, slice]]:
+        """(row relative to the step, columns) of each part of a level's decoding steps, in coding order.
+
+        Step ``s`` gives row ``s`` (its even columns under row neighbours, else all), then, under row
+        neighbours, the odd columns of row ``s - 1`` (a one-column level has none); a part whose
+        row is outside the level is empty, so a level takes :meth:`step_count` steps.
+        """
+        if not self.row_neighbours:
+            return [(0, slice(None))]
+        return [(0, slice(0, None, 2))] + ([(-1, slice(1, None, 2))] if width > 1 else [])
+
+    def step_count(self, height: int, width: int) -> int:
+        return height + max(-delta for delta, _ in self.parts(width))
+
+
+ROW_PASSES = Context(ROW_NEIGHBOURS)
+"""Stream layout 4: odd columns read their row's even ones, decoded with the next row's even columns."""
+ROWS_ABOVE = Context(())
+"""Stream layouts 2 and 3: a row in one step."""
+LATE_NEIGHBOURS = (NEIGHBOURS.index((-1, -1)), NEIGHBOURS.index((-1, 1)))
+"""Features of :data:`NEIGHBOURS` that an even-column latent does not read under :data:`ROW_PASSES`:
+the odd columns of the row above, decoded in the same step."""
 MAX_LATENT = 2**15
 """Decoded latents beyond +-2^15 can only come from a damaged file."""
 PROBABILITY_FLOOR = 2.0**-16
@@ -61,22 +114,32 @@ UNSHUFFLED = [2 * py + px for py, px in PHASES]
 """The ``pixel_unshuffle`` channel of each phase."""
 
 
+KERNEL_COLUMNS = 4
+"""Columns -1 .. 2 of the first layer's convolution on the phase grids (column 2: the row neighbour at +3)."""
+
+
 @functools.cache
-def _first_layer_index() -> torch.Tensor:
-    """[phase, input channel, 3, 3]: the context feature that each tap of the first layer's convolution reads.
+def _first_layer_index(context: Context) -> torch.Tensor:
+    """[phase, input channel, 3, KERNEL_COLUMNS]: the context feature that each tap of the first layer's convolution reads.
 
     On the phase grids a same-level neighbour (dy, dx) of a phase-(py, px) latent is tap
     ``((py + dy) // 2 + 1, (px + dx) // 2 + 1)`` of the phase of its parity (rows -1 and 0,
-    columns -1 to 1 for the neighbours of :data:`NEIGHBOURS`), and its parent's neighbour (dy, dx)
-    is tap ``(dy + 1, dx + 1)`` of the coarser level. Taps that read nothing hold
-    ``CONTEXT_SIZE``, the index of a zero weight.
+    columns -1 to 2 for the neighbours of :data:`NEIGHBOURS` and :data:`ROW_NEIGHBOURS`, the
+    latter read by the odd-column phases only), and its parent's neighbour (dy, dx) is tap
+    ``(dy + 1, dx + 1)`` of the coarser level. Taps that read nothing hold ``context.size``, the
+    index of a zero weight.
     """
-    index = np.full((len(PHASES), PHASE_GRID_CHANNELS, 3, 3), CONTEXT_SIZE)
+    index = np.full((len(PHASES), PHASE_GRID_CHANNELS, 3, KERNEL_COLUMNS), context.size)
     for phase, (py, px) in enumerate(PHASES):
-        for feature, (dy, dx) in enumerate(NEIGHBOURS):
+        same_level = list(enumerate(NEIGHBOURS))
+        if context.row_neighbours and px == 0:
+            same_level = [(feature, offset) for feature, offset in same_level if feature not in LATE_NEIGHBOURS]
+        if px == 1:
+            same_level += [(len(NEIGHBOURS) + number, (0, dx)) for number, dx in enumerate(context.row_neighbours)]
+        for feature, (dy, dx) in same_level:
             ry, rx = py + dy, px + dx
             index[phase, _phase_of(ry, rx), ry // 2 + 1, rx // 2 + 1] = feature
-        for feature, (dy, dx) in enumerate(COARSE_NEIGHBOURS, start=len(NEIGHBOURS)):
+        for feature, (dy, dx) in enumerate(COARSE_NEIGHBOURS, start=context.same_level):
             index[phase, len(PHASES), dy + 1, dx + 1] = feature
     return torch.from_numpy(index)
 
@@ -111,7 +174,7 @@ def _evaluate(grids: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, *la
     biases of the others.
     """
     hidden = weight.shape[0] // len(PHASES)
-    x = F.conv2d(grids, weight, bias, padding=(0, 1)).permute(0, 2, 3, 1).reshape(-1, hidden)
+    x = F.conv2d(F.pad(grids, (1, KERNEL_COLUMNS - 2)), weight, bias).permute(0, 2, 3, 1).reshape(-1, hidden)
     for number in range(0, len(layers), 2):
         x = F.linear(F.relu(x), layers[number], layers[number + 1])
     return x
@@ -145,30 +208,31 @@ def laplace_bits(values: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tens
 class Arm(nn.Module):
     """The float MLP: context -> (mean, log-scale), trained with the latents.
 
-    Training does not build the contexts: the first layer, a linear map of the 23 context
-    numbers, is evaluated as one 3x3 convolution of the :func:`phase_grids` with ``4 * hidden``
+    Training does not build the contexts: the first layer, a linear map of the context numbers
+    (:attr:`Context.size`), is evaluated as one 3x3 convolution of the :func:`phase_grids` with ``4 * hidden``
     outputs (one set of weights per phase, gathered from the layer's weight, whose taps read only
     what that phase's context holds; the phase one-hot folds into the bias), and the other layers
     act on every latent's hidden vector. Two to three times cheaper than gathering the contexts, and
-    the same function: the decoder's contexts (:func:`same_level_contexts` and
+    the same function: the decoder's contexts (:class:`LevelSteps` and
     :func:`fixed_context_planes`) hold exactly what those taps read.
     """
 
-    def __init__(self, hidden: int) -> None:
+    def __init__(self, hidden: int, context: Context = ROW_PASSES) -> None:
         super().__init__()
+        self.context = context
         self.layers = nn.Sequential(
-            nn.Linear(CONTEXT_SIZE, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 2)
+            nn.Linear(context.size, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 2)
         )
         nn.init.zeros_(self.layers[-1].weight)
         nn.init.zeros_(self.layers[-1].bias)
 
     def _training_parameters(self) -> list[torch.Tensor]:
-        """The first layer as a convolution (weight [4 * hidden, 5, 3, 3] channels-last, bias [4 * hidden]), then the other layers' weights and biases."""
+        """The first layer as a convolution (weight [4 * hidden, 5, 3, KERNEL_COLUMNS] channels-last, bias [4 * hidden]), then the other layers' weights and biases."""
         first = self.layers[0]
         hidden = first.weight.shape[0]
         padded = torch.cat([first.weight, first.weight.new_zeros(hidden, 1)], 1)
-        weight = padded[:, _first_layer_index()].transpose(0, 1).reshape(len(PHASES) * hidden, PHASE_GRID_CHANNELS, 3, 3)
-        bias = first.bias + first.weight[:, CONTEXT_SIZE - len(PHASES) :].T
+        weight = padded[:, _first_layer_index(self.context)].transpose(0, 1).reshape(len(PHASES) * hidden, PHASE_GRID_CHANNELS, 3, KERNEL_COLUMNS)
+        bias = first.bias + first.weight[:, self.context.size - len(PHASES) :].T
         others = [p for layer in self.layers[2::2] for p in (layer.weight, layer.bias)]
         return [weight.contiguous(memory_format=torch.channels_last), bias.reshape(-1), *others]
 
@@ -203,17 +267,18 @@ def _pad_rows(grids: torch.Tensor) -> torch.Tensor:
 class ExactArm:
     """The integer twin of :class:`Arm`, built from its quantized parameters."""
 
-    def __init__(self, layers: list[tuple[torch.Tensor, torch.Tensor]], weight_bits: int, bias_bits: int) -> None:
+    def __init__(self, layers: list[tuple[torch.Tensor, torch.Tensor]], weight_bits: int, bias_bits: int, context: Context = ROW_PASSES) -> None:
+        self.context = context
         last = len(layers) - 1
         self.layers = [
             ExactLinear(w, b, weight_bits, bias_bits, "ARM", relu=number < last) for number, (w, b) in enumerate(layers)
         ]
 
     def __call__(self, contexts: torch.Tensor, partial: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Fixed-point contexts [CONTEXT_SIZE, N] -> fixed-point means and log-scales (int64 [N]).
+        """Fixed-point contexts [context size, N] -> fixed-point means and log-scales (int64 [N]).
 
         With ``partial``, a row of :meth:`level_partial_sums`, ``contexts`` holds only the
-        same-level features (the first ``len(NEIGHBOURS)``).
+        same-level features (the first ``context.same_level``).
         """
         x = self.layers[0](contexts, partial)
         for layer in self.layers[1:]:
@@ -223,7 +288,7 @@ class ExactArm:
 
     def level_partial_sums(self, planes: torch.Tensor) -> torch.Tensor:
         """[H, hidden, W]: the first layer's sums over a level's :func:`fixed_context_planes`, once per level."""
-        return self.layers[0].partial_sum(planes, len(NEIGHBOURS))
+        return self.layers[0].partial_sum(planes, self.context.same_level)
 
 
 def fixed_context_planes(coarse: torch.Tensor | None, height: int, width: int) -> torch.Tensor:
@@ -245,38 +310,83 @@ def fixed_context_planes(coarse: torch.Tensor | None, height: int, width: int) -
     return torch.cat([parents, one_hot], 1)
 
 
-def same_level_contexts(grid: torch.Tensor, row: int) -> torch.Tensor:
-    """Fixed-point same-level features [len(NEIGHBOURS), width] of the latents of one row.
-
-    ``grid`` holds the level's latents decoded so far: the rows above ``row`` (what lies below
-    is not read).
-    """
-    above = F.pad(grid[max(row - 2, 0) : row], (2, 2, 2 - min(row, 2), 0))
-    return above.unfold(1, 5, 1).permute(0, 2, 1).reshape(len(NEIGHBOURS), grid.shape[1])
-
-
 Coder = Callable[[np.ndarray | None, np.ndarray], np.ndarray]
 """``coder(values, table_index)`` codes ``values`` (encoding) or returns the decoded ones (values None)."""
 
 
 def code_latents(arm: ExactArm, shapes: list[tuple[int, int]], coder: Coder, latents: list[np.ndarray] | None = None) -> list[np.ndarray]:
-    """Encode (``latents`` given) or decode the latent grids, coarsest level first, row by row.
+    """Encode (``latents`` given) or decode the latent grids, coarsest level first, one step after another.
 
     One procedure for both directions, so every symbol is coded with the table the decoder picks.
     Returns the integer grids (int64, finest first).
     """
     grids = [np.zeros(shape, dtype=np.int64) for shape in shapes]
-    fixed = [torch.zeros(shape, dtype=torch.float64) for shape in shapes]
+    coarse = None
     for level in range(len(shapes) - 1, -1, -1):
-        planes = fixed_context_planes(fixed[level + 1] if level + 1 < len(shapes) else None, *shapes[level])
-        partial_sums = arm.level_partial_sums(planes)
-        for row in range(shapes[level][0]):
-            mean, log_scale = arm(same_level_contexts(fixed[level], row), partial_sums[row])
+        height, width = shapes[level]
+        partial_sums = arm.level_partial_sums(fixed_context_planes(coarse, height, width))  # [H, hidden, W]
+        partial_sums = partial_sums.permute(1, 0, 2).reshape(partial_sums.shape[1], -1)
+        steps = LevelSteps(height, width, arm.context)
+        flat = grids[level].reshape(-1)
+        for step in range(steps.count):
+            features, positions, buffer_positions = steps.gather(step)
+            mean, log_scale = arm(features, partial_sums[:, positions])
             index, base = table_index_and_base(mean, log_scale)
-            given = None if latents is None else latents[level][row] - base
+            given = None if latents is None else latents[level].reshape(-1)[positions.numpy()] - base
             values = coder(given, index).astype(np.int64) + base
             if np.abs(values).max(initial=0) > MAX_LATENT:
                 raise CorruptDataError("corrupt overfitted file: a decoded latent is out of range")
-            grids[level][row] = values
-            fixed[level][row] = to_fixed(torch.from_numpy(values))
+            flat[positions.numpy()] = values
+            steps.buffer[buffer_positions] = to_fixed(torch.from_numpy(values))
+        coarse = steps.grid()
     return grids
+
+
+class LevelSteps:
+    """A level's decoded fixed-point latents in a zero-padded buffer, and each decoding step's contexts as one gather from it.
+
+    The buffer has 2 rows of zeros above the level and :data:`PAD_COLUMNS` columns each side, so
+    every neighbour a context reads is a buffer cell; a step's parts (:meth:`Context.parts`) differ
+    from the previous step's by one row, so their gather indices are computed once per level and
+    shifted by a row per step.
+    """
+
+    def __init__(self, height: int, width: int, context: Context) -> None:
+        self.height, self.width = height, width
+        self.stride = width + 2 * PAD_COLUMNS
+        self.buffer = torch.zeros((height + 2) * self.stride, dtype=torch.float64)
+        self.parts = [_part(columns, delta, width, self.stride, context) for delta, columns in context.parts(width)]
+        self.count = context.step_count(height, width)
+        self._joined: dict[tuple[int, ...], tuple[torch.Tensor, ...]] = {}
+
+    def gather(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The same-level features [same_level, n] of ``step``, its latents' positions in the level (row-major) and in the buffer."""
+        active = tuple(number for number, part in enumerate(self.parts) if 0 <= step + part[0] < self.height)
+        if active not in self._joined:
+            self._joined[active] = tuple(torch.cat([self.parts[n][k] for n in active], -1) for k in range(1, 5))
+        features, mask, positions, buffer_positions = self._joined[active]
+        return self.buffer[features + step * self.stride] * mask, positions + step * self.width, buffer_positions + step * self.stride
+
+    def grid(self) -> torch.Tensor:
+        """The decoded level, fixed point [H, W]."""
+        return self.buffer.view(self.height + 2, self.stride)[2:, PAD_COLUMNS : PAD_COLUMNS + self.width]
+
+
+PAD_COLUMNS = 3
+"""Zero columns each side of a level's decoding buffer: the farthest column a context reads."""
+
+
+def _part(columns: slice, delta: int, width: int, stride: int, context: Context) -> tuple:
+    """(row delta, feature indices [same_level, n], mask, level positions, buffer positions) of a part, shifted to step 0.
+
+    A part of the row before the step's has negative indices at step 0; it only runs from step 1 on.
+    """
+    cols = torch.arange(width)[columns]
+    row = delta + 2  # the part's row in the buffer at step 0
+    offsets = list(NEIGHBOURS) + [(0, dx) for dx in context.row_neighbours]
+    features = torch.stack([(row + dy) * stride + PAD_COLUMNS + cols + dx for dy, dx in offsets])
+    mask = torch.ones(len(offsets), cols.numel(), dtype=torch.float64)
+    if context.row_neighbours and columns.start == 0:
+        mask[list(LATE_NEIGHBOURS)] = 0
+        mask[len(NEIGHBOURS) :] = 0
+    return delta, features, mask, cols + delta * width, row * stride + PAD_COLUMNS + cols

@@ -28,17 +28,17 @@ from torch import nn
 
 from convpress.coding.rangecoder import SymbolDecoder, SymbolEncoder
 from convpress.errors import CorruptDataError
-from convpress.overfit.arm import Arm, ExactArm, code_latents
+from convpress.overfit.arm import ROW_PASSES, ROWS_ABOVE, Arm, Context, ExactArm, code_latents
 from convpress.overfit.fixedpoint import MAX_PARAMETER_BITS
 from convpress.overfit.laplace import SCALES, laplace_tables, zero_mean_table
 from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
 from convpress.overfit.synthesis import ExactSynthesis, Synthesis
 
-LAYOUT_VERSION = 3
-"""3: parameters coded as differences from the reference. 2 (latents row by row with the rows-above
-context, parameters whole) is layout 3 without a reference and still read; 1 (four phase passes per
-level) is not."""
-READABLE_LAYOUTS = (2, 3)
+LAYOUT_VERSION = 4
+"""4: the odd columns of each latent row read its even ones, decoded a step earlier (:data:`~convpress.overfit.arm.ROW_PASSES`).
+Still read: 3 (a row in one step, parameters coded as differences from the reference) and 2 (layout
+3 without a reference). Not read: 1 (four phase passes per level)."""
+READABLE_LAYOUTS = (2, 3, 4)
 GROUPS = ("upsampling", "arm.weight", "arm.bias", "synthesis.weight", "synthesis.bias")
 MAX_LEVELS = 12
 MAX_WIDTH = 128
@@ -53,6 +53,8 @@ class Architecture:
     arm_hidden: int = 16
     synthesis_hidden: int = 16
     channels: int = 3
+    row_passes: bool = True
+    """The ARM context of stream layout 4 (False: layouts 2 and 3, see :mod:`convpress.overfit.arm`)."""
 
     def __post_init__(self) -> None:
         if not (1 <= self.levels <= MAX_LEVELS and 1 <= self.arm_hidden <= MAX_WIDTH and 1 <= self.synthesis_hidden <= MAX_WIDTH):
@@ -60,12 +62,16 @@ class Architecture:
         if self.channels not in (1, 3):
             raise ValueError(f"the synthesis outputs 1 or 3 channels, not {self.channels}")
 
+    @property
+    def context(self) -> Context:
+        return ROW_PASSES if self.row_passes else ROWS_ABOVE
+
 
 def float_networks(architecture: Architecture) -> dict[str, nn.Module]:
     """The trainable networks, keyed by the prefix of their parameter names."""
     return {
         "upsampling": Upsampler(architecture.levels),
-        "arm": Arm(architecture.arm_hidden),
+        "arm": Arm(architecture.arm_hidden, architecture.context),
         "synthesis": Synthesis(architecture.levels, architecture.synthesis_hidden, architecture.channels),
     }
 
@@ -147,14 +153,15 @@ def exact_networks(networks: QuantizedNetworks) -> ExactNetworks:
     bits = networks.bits
     return ExactNetworks(
         ExactUpsampler(values["upsampling.taps"], bits["upsampling"]),
-        ExactArm(linear_layers("arm."), bits["arm.weight"], bits["arm.bias"]),
+        ExactArm(linear_layers("arm."), bits["arm.weight"], bits["arm.bias"], networks.architecture.context),
         ExactSynthesis(linear_layers("synthesis."), bits["synthesis.weight"], bits["synthesis.bias"]),
     )
 
 
 def config_bytes(networks: QuantizedNetworks) -> bytes:
     arch = networks.architecture
-    fields = [LAYOUT_VERSION, arch.levels, arch.arm_hidden, arch.synthesis_hidden, arch.channels]
+    layout = LAYOUT_VERSION if arch.row_passes else 3
+    fields = [layout, arch.levels, arch.arm_hidden, arch.synthesis_hidden, arch.channels]
     for group in GROUPS:
         fields += [networks.bits[group], networks.tables[group]]
     return bytes(fields)
@@ -168,7 +175,7 @@ def parse_config(data: bytes) -> tuple[Architecture, dict[str, int], dict[str, i
         readable = " and ".join(map(str, READABLE_LAYOUTS))
         raise CorruptDataError(f"overfitted stream layout {data[0]} is not supported (this convpress reads {readable})")
     try:
-        architecture = Architecture(*data[1:5])
+        architecture = Architecture(*data[1:5], row_passes=data[0] >= 4)
     except ValueError as exc:
         raise CorruptDataError(f"corrupt overfitted file: {exc}") from exc
     pairs = [(data[5 + 2 * i], data[6 + 2 * i]) for i in range(len(GROUPS))]

@@ -34,6 +34,9 @@ from convpress.zoo import WEIGHTS_DIR
 
 PRIOR_FORMAT = "convpress-overfit-prior"
 PRIOR_PATH = WEIGHTS_DIR / "overfit-prior.safetensors"
+"""The prior that encoding starts from."""
+EARLIER_PRIORS = (WEIGHTS_DIR / "overfit-prior-layout3.safetensors",)
+"""Priors of earlier stream layouts, kept so that the files coded relative to them still decode."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +68,9 @@ def read_prior(path: Path) -> Prior:
     data = path.read_bytes()
     try:
         parameters = load(data)
-        architecture = Architecture(**json.loads(metadata["architecture"]))
+        fields = json.loads(metadata["architecture"])
+        fields.setdefault("row_passes", False)  # written before stream layout 4
+        architecture = Architecture(**fields)
     except (SafetensorError, KeyError, TypeError, ValueError) as exc:
         raise ConvpressError(f"{path}: damaged overfit-codec prior ({exc})") from exc
     return Prior(architecture, parameters, weights_hash(data))
@@ -75,6 +80,13 @@ def read_prior(path: Path) -> Prior:
 def shipped_prior() -> Prior | None:
     """The packaged prior, or None when the package has none."""
     return read_prior(PRIOR_PATH) if PRIOR_PATH.exists() else None
+
+
+@functools.cache
+def installed_priors() -> dict[bytes, Prior]:
+    """Every installed prior (the shipped one and :data:`EARLIER_PRIORS`) by its hash, for decoding."""
+    priors = [shipped_prior()] + [read_prior(path) for path in EARLIER_PRIORS if path.exists()]
+    return {prior.weights_hash: prior for prior in priors if prior is not None}
 
 
 def start_from_prior(networks: nn.ModuleDict, prior: Prior) -> list[str]:
