@@ -1,5 +1,7 @@
 """Codec training: the rate-distortion objective, and a resumed run keeps its own objective, rate proxy and length."""
 
+import copy
+
 import pytest
 import torch
 from PIL import Image
@@ -62,6 +64,15 @@ def test_validation_reports_the_runs_own_objective(tmp_path, tiny_codec_model, m
     assert {"loss@0.0018", "psnr@0.18"} <= set(results)
     # An MS-SSIM run is judged by MS-SSIM, which PSNR alone does not show.
     assert ("ms_ssim@0.0018" in results) == (metric == "ms-ssim")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_validation_runs_on_the_models_gpu(tmp_path, tiny_codec_model):
+    """On a GPU the lambdas and metrics live on the device (two CPU-only conversions once failed there)."""
+    Image.fromarray(natural_like(192, 192, 3, 0)).save(tmp_path / "0.png")
+    on_cpu = codec_training.kodak_validation(tiny_codec_model, tmp_path, lambdas=(0.0018,))()
+    on_gpu = codec_training.kodak_validation(copy.deepcopy(tiny_codec_model).cuda(), tmp_path, lambdas=(0.0018,))()
+    assert on_gpu["loss@0.0018"] == pytest.approx(on_cpu["loss@0.0018"], rel=1e-3)
 
 
 def test_a_wider_run_starts_from_narrower_weights_and_keeps_its_architecture(tmp_path):

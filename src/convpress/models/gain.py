@@ -48,7 +48,7 @@ class GainUnits(nn.Module):
 
     def level_of(self, lmbda: float) -> float:
         """The continuous level whose interpolated lambda is ``lmbda`` (clamped to the trained range)."""
-        log_lambdas = torch.log(self.lambdas.double())
+        log_lambdas = torch.log(self.lambdas.detach().double().cpu())  # a few scalars: the CPU whatever the device
         target = min(max(torch.log(torch.tensor(lmbda, dtype=torch.float64)), log_lambdas[0]), log_lambdas[-1])
         upper = int(torch.searchsorted(log_lambdas, target).clamp(1, self.levels - 1))
         fraction = (target - log_lambdas[upper - 1]) / (log_lambdas[upper] - log_lambdas[upper - 1])

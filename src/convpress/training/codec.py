@@ -51,7 +51,7 @@ def kodak_validation(model: LearnedImageModel, folder: Path, metric: str = "mse"
             metrics = [rate_distortion_loss(model(x.to(device), level), x.to(device), metric) for x in tensors]
             for key in ("bpp", "psnr", "loss", "ms_ssim"):
                 if key in metrics[0]:
-                    results[f"{key}@{lmbda:g}"] = float(np.mean([m[key] for m in metrics]))
+                    results[f"{key}@{lmbda:g}"] = float(np.mean([float(m[key]) for m in metrics]))
         return results
 
     return validate
