@@ -133,7 +133,9 @@ def overfit_budgets(args: argparse.Namespace) -> list[tuple[str, dict]]:
         budgets = [(f"{count}it", {"iterations": count}) for count in args.iterations]
     else:
         budgets = [(effort, {"effort": effort}) for effort in args.efforts]
-    return [(f"{label}-{start}", {**options, "start": start}) for label, options in budgets for start in args.starts]
+    arm = {} if args.arm_hidden == 16 else {"arm": args.arm_hidden}
+    suffix = "" if not arm else f"-arm{args.arm_hidden}"
+    return [(f"{label}-{start}{suffix}", {**options, "start": start, **arm}) for label, options in budgets for start in args.starts]
 
 
 def run(args: argparse.Namespace) -> list[dict]:
@@ -189,6 +191,7 @@ def main() -> None:
     parser.add_argument("--starts", nargs="+", default=["prior"], choices=list(STARTS),
                         help="the encoder's starting networks (prior: the shipped one)")
     parser.add_argument("--threads", type=int, default=2, help="encoder processes (cores) of the overfit codec")
+    parser.add_argument("--arm-hidden", type=int, default=16, help="hidden width of the overfit codec's ARM (option arm)")
     parser.add_argument("--no-vvc", action="store_true", help="skip the VVC anchor")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     args = parser.parse_args()

@@ -208,7 +208,7 @@ def test_options_are_checked_and_targets_warn():
 def test_rate_searches_preview_with_an_eighth_of_the_iterations(monkeypatch):
     trained = []
 
-    def recording(image, quality, iterations, threads, start):
+    def recording(image, quality, iterations, threads, start, arm_hidden):
         trained.append(iterations)
         return b"file", None
 
@@ -230,3 +230,16 @@ def test_interrupted_encode_leaves_no_output(tmp_path, monkeypatch):
     monkeypatch.setattr("convpress.codecs.overfit.fit", interrupted)
     assert main(["encode", str(source), str(output), "--codec", "overfit"]) == 130
     assert not output.exists() and list(tmp_path.iterdir()) == [source]
+
+
+def test_another_arm_width_decodes_bit_exactly_with_its_arm_coded_whole():
+    """No installed prior has an 8-wide ARM: the fit starts the rest from the shipped prior, and the
+    file (its width in the configuration stream) decodes to the encoder's reconstruction."""
+    image = _image("RGB", 24, 40, seed=7)
+    data = OverfitCodec().encode(image, quality=60, iterations=10, threads=1, arm=8)
+    _, result = encode_image(image, 60, 10, threads=1, arm_hidden=8)
+    assert result.networks.architecture.arm_hidden == 8
+    assert unpack(data)[0].weights_hash == shipped_prior().weights_hash
+    assert np.array_equal(np.asarray(OverfitCodec().decode(data)), result.reconstruction)
+    with pytest.raises(ValueError, match="arm"):
+        OverfitCodec().encode(image, quality=60, iterations=10, threads=1, arm=0)

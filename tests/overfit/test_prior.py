@@ -10,7 +10,7 @@ from convpress.cli import main
 from convpress.errors import ConvpressError
 from convpress.overfit.bitstream import Architecture, float_networks
 from convpress.overfit.encoder import OverfitModel, fit, train_jointly
-from convpress.overfit.prior import PRIOR_PATH, prior_bytes, read_prior, shipped_prior, start_from_prior
+from convpress.overfit.prior import PRIOR_PATH, prior_bytes, prior_for, read_prior, shipped_prior, start_from_prior
 from convpress.training.overfit_prior import random_crops, train_prior
 from convpress.zoo import weights_path
 from imagegen import natural_like
@@ -65,6 +65,20 @@ def test_the_shipped_prior_fits_the_default_architecture():
     assert len(start_from_prior(nn.ModuleDict(float_networks(Architecture())), prior)) == len(prior.parameters)
 
 
+def test_a_fit_starts_from_the_installed_prior_of_its_arm_width(tmp_path, monkeypatch):
+    """A prior trained for a wider ARM starts fits of that width; other widths fall back to the shipped prior."""
+    wide = Architecture(arm_hidden=24)
+    model = train_prior(_crops(0, 1), [60], 1, seed=0, progress=False, architecture=wide)
+    assert model.networks["arm"].layers[0].out_features == 24
+    path = tmp_path / "overfit-prior-arm24.safetensors"
+    path.write_bytes(prior_bytes(model.networks, wide, {}))
+    monkeypatch.setattr("convpress.overfit.prior.installed_priors", lambda: {read_prior(path).weights_hash: read_prior(path)})
+    assert prior_for(wide).weights_hash == read_prior(path).weights_hash
+    assert prior_for(Architecture(arm_hidden=24, channels=1)).weights_hash == read_prior(path).weights_hash
+    assert prior_for(Architecture()) is shipped_prior()
+    assert prior_for(Architecture(arm_hidden=32)) is shipped_prior()
+
+
 def _crops(seed: int, count: int, size: int = 32) -> list[torch.Tensor]:
     images = [natural_like(64, 64, 3, seed + number) for number in range(count)]
     return random_crops(images, count, size, seed)
@@ -101,7 +115,7 @@ def test_starting_from_a_prior_trained_on_similar_images_lowers_the_loss(tmp_pat
     model = train_prior(crops, [60], 80, seed=0, progress=False)
     path = tmp_path / "prior.safetensors"
     path.write_bytes(prior_bytes(model.networks, Architecture(), {}))
-    monkeypatch.setattr("convpress.overfit.encoder.shipped_prior", lambda: read_prior(path))
+    monkeypatch.setattr("convpress.overfit.encoder.prior_for", lambda architecture: read_prior(path))
     image = natural_like(40, 40, 3, 99)
     lmbda = 2e-3
     losses = {start: _loss(fit(image, lmbda, 40, threads=1, progress=False, start=start), image, lmbda) for start in ("prior", "random")}

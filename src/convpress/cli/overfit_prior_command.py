@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--qualities", type=float, nargs="+", default=[30.0, 50.0, 70.0, 90.0],
                         help="qualities (1-100) the crops are trained at, in turn")
     parser.add_argument("--iterations", type=int, default=1000)
+    parser.add_argument("--arm-hidden", type=int, default=16,
+                        help="hidden width of the probability model (ARM) the prior is for (the codec's -o arm=N)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--force", "-f", action="store_true", help="overwrite an existing output")
@@ -35,17 +37,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train_overfit_prior(args: argparse.Namespace) -> int:
+    from convpress.overfit.bitstream import MAX_WIDTH
     from convpress.training.overfit_prior import train_prior_from_folders
 
     if args.crops < 1 or args.crop < 16 or args.iterations < 1 or args.threads < 1:
         raise ConvpressError("--crops, --iterations and --threads must be positive and --crop at least 16")
+    if not 1 <= args.arm_hidden <= MAX_WIDTH:
+        raise ConvpressError(f"--arm-hidden must lie in 1-{MAX_WIDTH}")
     if any(not 1 <= quality <= 100 for quality in args.qualities):
         raise ConvpressError("--qualities must lie in 1-100")
     refuse_existing(args.out, args.force)
     stop_on_sigterm()
     data, record = train_prior_from_folders(
         args.data, crops=args.crops, crop=args.crop, qualities=args.qualities, iterations=args.iterations,
-        seed=args.seed, threads=args.threads, command=" ".join(["convpress", *sys.argv[1:]]),
+        seed=args.seed, threads=args.threads, command=" ".join(["convpress", *sys.argv[1:]]), arm_hidden=args.arm_hidden,
     )
     write_output(args.out, data, args.force)
     print(f"{args.out}: {json.dumps(record)}")

@@ -11,7 +11,9 @@ Quality 1-100 maps to the rate-distortion weight ``lambda = 10 ** (-1.5 - 2.5 * 
 of ``MSE + lambda * bpp`` (MSE on the 0-1 scale): 0.032 at quality 1, 1.8e-3 at 50, 4.3e-4 at
 75, 1e-4 at 100. Options: ``effort`` (fast/medium/slow: 500/1500/4000 iterations), ``iterations``
 (overrides the effort), ``threads`` (processes, one core each, that share the encoder's training, default 2), ``start`` (the
-networks' starting point: ``prior``, trained on many images and shipped, or ``random``). Gray images are
+networks' starting point: ``prior``, trained on many images and shipped, or ``random``), ``arm`` (the
+probability model's hidden width, default 16; a fit starts from the installed prior of that width,
+if any: :func:`convpress.overfit.prior.prior_for`). Gray images are
 coded with one channel; the alpha channel of RGBA images is stored losslessly (PNG) in a stream of
 its own. The networks are coded as differences from the prior they started from, which the header
 names by its hash: decoding such a file needs that prior (it is shipped with convpress); files
@@ -36,7 +38,7 @@ from convpress.codecs.registry import register
 from convpress.coding.alpha import alpha_stream, with_alpha
 from convpress.coding.container import CpzHeader, ModelFamily, model_family, pack, unpack
 from convpress.errors import CodecUnavailableError, CorruptDataError, UnsupportedImageError
-from convpress.overfit.bitstream import decode_streams, encode_streams
+from convpress.overfit.bitstream import MAX_WIDTH, Architecture, decode_streams, encode_streams
 from convpress.overfit.decoder import reconstruct
 from convpress.overfit.encoder import STARTS, FitResult, fit
 from convpress.overfit.prior import Prior, installed_priors
@@ -75,12 +77,13 @@ def _image(pixels: np.ndarray, mode: str, alpha: bytes | None) -> Image.Image:
 
 
 def encode_image(
-    image: Image.Image, quality: float, iterations: int, threads: int = 2, start: str = "prior"
+    image: Image.Image, quality: float, iterations: int, threads: int = 2, start: str = "prior", arm_hidden: int = Architecture.arm_hidden
 ) -> tuple[bytes, FitResult]:
     """The ``.cpz`` file of an L/RGB/RGBA image, and the fit behind it (its reconstruction included)."""
     quality = round(quality, 2)
     pixels, alpha = _pixels_and_alpha(image)
-    result = fit(pixels, quality_to_lambda(quality), iterations, threads=threads, start=start)
+    architecture = Architecture(arm_hidden=arm_hidden, channels=pixels.shape[2])
+    result = fit(pixels, quality_to_lambda(quality), iterations, architecture, threads=threads, start=start)
     config, symbols, checksum = encode_streams(result.networks, result.latents, result.exact)
     header = CpzHeader(
         family=ModelFamily.OVERFITTED,
@@ -111,6 +114,8 @@ class OverfitCodec(Codec):
         CodecOption("iterations", 0, "exact number of encoder iterations (0: from effort)", minimum=0, maximum=1_000_000),
         CodecOption("threads", 2, "processes (one core each) that share the encoder's training", minimum=1, maximum=256),
         CodecOption("start", "prior", "the encoder's starting networks: the shipped prior or random", choices=STARTS),
+        CodecOption("arm", Architecture.arm_hidden, "hidden width of the latents' probability model (ARM): wider codes "
+                    "fewer bits per latent, costs more time per iteration and decodes slower", minimum=1, maximum=MAX_WIDTH),
     )
 
     @classmethod
@@ -123,7 +128,8 @@ class OverfitCodec(Codec):
         if image.width * image.height > MAX_PIXELS:
             raise UnsupportedImageError(f"{self.name} codes images up to {MAX_PIXELS} pixels, got {image.width}x{image.height}")
         settings = self.resolve_options(options)
-        data, _ = encode_image(image, check_quality(quality), _iterations(settings), int(settings["threads"]), str(settings["start"]))
+        data, _ = encode_image(image, check_quality(quality), _iterations(settings), int(settings["threads"]), str(settings["start"]),
+                               int(settings["arm"]))
         return data
 
     def quality_encoder(self, image: Image.Image, **options) -> Callable[[float], bytes]:

@@ -49,7 +49,7 @@ from convpress.overfit.decoder import reconstruct
 from convpress.overfit.laplace import zero_mean_bits
 from convpress.overfit.latents import level_shapes, soft_round_with_noise
 from convpress.overfit.parallel import Exchange, band_shard, workers
-from convpress.overfit.prior import Prior, shipped_prior, start_from_prior
+from convpress.overfit.prior import Prior, prior_for, start_from_prior
 from convpress.overfit.synthesis import BAND_PIXELS
 
 LEARNING_RATE = 1e-2
@@ -163,7 +163,7 @@ def fit(
     architecture = architecture or Architecture(channels=channels)
     target = torch.tensor(image).permute(2, 0, 1)[None].float() / 255.0
     setup = (architecture, target, seed, start)
-    prior = _prior_of(start)
+    prior = _prior_of(start, architecture)
     with torch_threads(1):
         model = starting_model(*setup)
         size = sum(p.numel() for p in model.parameters()) + len(STATISTICS)
@@ -184,15 +184,15 @@ def starting_model(architecture: Architecture, target: torch.Tensor, seed: int, 
     """The model before training: latents at zero, networks from ``start``; the same in every process."""
     torch.manual_seed(seed)
     model = OverfitModel(architecture, target.shape[2], target.shape[3])
-    prior = _prior_of(start)
+    prior = _prior_of(start, architecture)
     if prior is not None:
         start_from_prior(model.networks, prior)
     return model
 
 
-def _prior_of(start: str) -> Prior | None:
+def _prior_of(start: str, architecture: Architecture) -> Prior | None:
     """The networks' starting values and coding reference for ``start`` (None: random, coded whole)."""
-    return shipped_prior() if start == "prior" else None
+    return prior_for(architecture) if start == "prior" else None
 
 
 def _train_worker(

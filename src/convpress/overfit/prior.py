@@ -84,9 +84,23 @@ def shipped_prior() -> Prior | None:
 
 @functools.cache
 def installed_priors() -> dict[bytes, Prior]:
-    """Every installed prior (the shipped one and :data:`EARLIER_PRIORS`) by its hash, for decoding."""
-    priors = [shipped_prior()] + [read_prior(path) for path in EARLIER_PRIORS if path.exists()]
-    return {prior.weights_hash: prior for prior in priors if prior is not None}
+    """Every prior in the package's weights folder by its hash, for decoding: the shipped one, those
+    for other network widths (:func:`prior_for`) and :data:`EARLIER_PRIORS`."""
+    paths = sorted(set(WEIGHTS_DIR.glob("overfit-prior*.safetensors")) | {path for path in EARLIER_PRIORS if path.exists()})
+    return {prior.weights_hash: prior for prior in map(read_prior, paths)}
+
+
+def prior_for(architecture: Architecture) -> Prior | None:
+    """The prior a fit of ``architecture`` starts from: an installed one trained for the same networks
+    (the shipped prior first; the image's channel count aside), else the shipped prior, whose
+    parameters of the right shape then start the fit and the rest start at random."""
+    shipped = shipped_prior()
+    others = [prior for prior in installed_priors().values() if shipped is None or prior.weights_hash != shipped.weights_hash]
+    candidates = [shipped, *others]
+    for prior in candidates:
+        if prior is not None and dataclasses.replace(prior.architecture, channels=architecture.channels) == architecture:
+            return prior
+    return shipped
 
 
 def start_from_prior(networks: nn.ModuleDict, prior: Prior) -> list[str]:

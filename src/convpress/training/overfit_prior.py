@@ -41,12 +41,13 @@ def random_crops(images: Sequence[np.ndarray], count: int, size: int, seed: int)
 
 
 def train_prior(
-    crops: Sequence[torch.Tensor], qualities: Sequence[float], iterations: int, *, seed: int = 0, progress: bool | None = None
+    crops: Sequence[torch.Tensor], qualities: Sequence[float], iterations: int, *, seed: int = 0, progress: bool | None = None,
+    architecture: Architecture = Architecture(),
 ) -> OverfitModel:
     """Train networks shared by ``crops`` (crop ``i`` at quality ``qualities[i % len]``); returns the first crop's model."""
     height, width = crops[0].shape[2:]
     torch.manual_seed(seed)
-    models = [OverfitModel(Architecture(), height, width) for _ in crops]
+    models = [OverfitModel(architecture, height, width) for _ in crops]
     for model in models[1:]:
         model.networks = models[0].networks
     lambdas = [quality_to_lambda(qualities[number % len(qualities)]) for number in range(len(crops))]
@@ -56,7 +57,7 @@ def train_prior(
 
 def train_prior_from_folders(
     folders: Sequence[Path], *, crops: int, crop: int, qualities: Sequence[float], iterations: int,
-    seed: int, threads: int, command: str,
+    seed: int, threads: int, command: str, arm_hidden: int = Architecture.arm_hidden,
 ) -> tuple[bytes, dict]:
     """The whole ``convpress train-overfit-prior``: load, crop, train; returns the prior file's bytes and its training record."""
     paths = list_images(folders)
@@ -64,7 +65,7 @@ def train_prior_from_folders(
     samples = random_crops(images, crops, crop, seed)
     started = time.process_time()
     with torch_threads(threads):
-        model = train_prior(samples, qualities, iterations, seed=seed, progress=True)
+        model = train_prior(samples, qualities, iterations, seed=seed, progress=True, architecture=Architecture(arm_hidden=arm_hidden))
     record = {
         "command": command,
         "data": [str(folder) for folder in folders],
