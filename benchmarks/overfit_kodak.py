@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image
 
 from convpress.codecs import get_codec
-from convpress.codecs.overfit import EFFORT_ITERATIONS
+from convpress.codecs.overfit import EFFORT_ITERATIONS, RDOQ_SWEEPS
 from convpress.overfit.encoder import STARTS
 from convpress.evaluation import bdrate
 
@@ -134,8 +134,9 @@ def overfit_budgets(args: argparse.Namespace) -> list[tuple[str, dict]]:
     else:
         budgets = [(effort, {"effort": effort}) for effort in args.efforts]
     arm = {} if args.arm_hidden == 16 else {"arm": args.arm_hidden}
-    suffix = "" if not arm else f"-arm{args.arm_hidden}"
-    return [(f"{label}-{start}{suffix}", {**options, "start": start, **arm}) for label, options in budgets for start in args.starts]
+    suffix = ("" if not arm else f"-arm{args.arm_hidden}") + (f"-rdoq{args.rdoq}" if args.rdoq else "")
+    extra = {**arm, "rdoq": args.rdoq}
+    return [(f"{label}-{start}{suffix}", {**options, "start": start, **extra}) for label, options in budgets for start in args.starts]
 
 
 def run(args: argparse.Namespace) -> list[dict]:
@@ -192,6 +193,8 @@ def main() -> None:
                         help="the encoder's starting networks (prior: the shipped one)")
     parser.add_argument("--threads", type=int, default=2, help="encoder processes (cores) of the overfit codec")
     parser.add_argument("--arm-hidden", type=int, default=16, help="hidden width of the overfit codec's ARM (option arm)")
+    parser.add_argument("--rdoq", type=int, default=RDOQ_SWEEPS,
+                        help="sweeps of rate-distortion optimized rounding (option rdoq; 0: nearest integers)")
     parser.add_argument("--no-vvc", action="store_true", help="skip the VVC anchor")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     args = parser.parse_args()

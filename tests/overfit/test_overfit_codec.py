@@ -205,11 +205,12 @@ def test_options_are_checked_and_targets_warn():
     assert OverfitCodec.sniff(encode_at(30))
 
 
-def test_rate_searches_preview_with_an_eighth_of_the_iterations(monkeypatch):
+def test_rate_searches_preview_with_an_eighth_of_the_iterations_and_plain_rounding(monkeypatch):
     trained = []
 
-    def recording(image, quality, iterations, threads, start, arm_hidden):
+    def recording(image, quality, iterations, threads, start, arm_hidden, rdoq_sweeps):
         trained.append(iterations)
+        assert rdoq_sweeps == 0
         return b"file", None
 
     monkeypatch.setattr("convpress.codecs.overfit.encode_image", recording)

@@ -13,7 +13,8 @@ of ``MSE + lambda * bpp`` (MSE on the 0-1 scale): 0.032 at quality 1, 1.8e-3 at 
 (overrides the effort), ``threads`` (processes, one core each, that share the encoder's training, default 2), ``start`` (the
 networks' starting point: ``prior``, trained on many images and shipped, or ``random``), ``arm`` (the
 probability model's hidden width, default 16; a fit starts from the installed prior of that width,
-if any: :func:`convpress.overfit.prior.prior_for`). Gray images are
+if any: :func:`convpress.overfit.prior.prior_for`), ``rdoq`` (sweeps of rate-distortion optimized rounding of
+the latents after training, :mod:`convpress.overfit.rdoq`, default 2; 0 rounds to nearest). Gray images are
 coded with one channel; the alpha channel of RGBA images is stored losslessly (PNG) in a stream of
 its own. The networks are coded as differences from the prior they started from, which the header
 names by its hash: decoding such a file needs that prior (it is shipped with convpress); files
@@ -53,6 +54,8 @@ PREVIEW_FRACTION = 8
 """A rate search's previews train for this fraction of the encode's iterations."""
 PREVIEW_MIN_ITERATIONS = 100
 """Shorter previews say too little about the real encode: below it the search uses real encodes."""
+RDOQ_SWEEPS = 2
+"""Sweeps of rate-distortion optimized rounding after training (:mod:`convpress.overfit.rdoq`)."""
 NO_WEIGHTS = bytes(8)
 """The header's weights hash of a file that needs no installed weights: its networks are coded whole."""
 
@@ -77,13 +80,19 @@ def _image(pixels: np.ndarray, mode: str, alpha: bytes | None) -> Image.Image:
 
 
 def encode_image(
-    image: Image.Image, quality: float, iterations: int, threads: int = 2, start: str = "prior", arm_hidden: int = Architecture.arm_hidden
+    image: Image.Image,
+    quality: float,
+    iterations: int,
+    threads: int = 2,
+    start: str = "prior",
+    arm_hidden: int = Architecture.arm_hidden,
+    rdoq_sweeps: int = RDOQ_SWEEPS,
 ) -> tuple[bytes, FitResult]:
     """The ``.cpz`` file of an L/RGB/RGBA image, and the fit behind it (its reconstruction included)."""
     quality = round(quality, 2)
     pixels, alpha = _pixels_and_alpha(image)
     architecture = Architecture(arm_hidden=arm_hidden, channels=pixels.shape[2])
-    result = fit(pixels, quality_to_lambda(quality), iterations, architecture, threads=threads, start=start)
+    result = fit(pixels, quality_to_lambda(quality), iterations, architecture, threads=threads, start=start, rdoq_sweeps=rdoq_sweeps)
     config, symbols, checksum = encode_streams(result.networks, result.latents, result.exact)
     header = CpzHeader(
         family=ModelFamily.OVERFITTED,
@@ -116,6 +125,8 @@ class OverfitCodec(Codec):
         CodecOption("start", "prior", "the encoder's starting networks: the shipped prior or random", choices=STARTS),
         CodecOption("arm", Architecture.arm_hidden, "hidden width of the latents' probability model (ARM): wider codes "
                     "fewer bits per latent, costs more time per iteration and decodes slower", minimum=1, maximum=MAX_WIDTH),
+        CodecOption("rdoq", RDOQ_SWEEPS, "sweeps of rate-distortion optimized rounding of the latents after training "
+                    "(0: nearest integers; each sweep about a minute of one core for a 768x512 image)", minimum=0, maximum=8),
     )
 
     @classmethod
@@ -129,7 +140,7 @@ class OverfitCodec(Codec):
             raise UnsupportedImageError(f"{self.name} codes images up to {MAX_PIXELS} pixels, got {image.width}x{image.height}")
         settings = self.resolve_options(options)
         data, _ = encode_image(image, check_quality(quality), _iterations(settings), int(settings["threads"]), str(settings["start"]),
-                               int(settings["arm"]))
+                               int(settings["arm"]), int(settings["rdoq"]))
         return data
 
     def quality_encoder(self, image: Image.Image, **options) -> Callable[[float], bytes]:
@@ -142,11 +153,15 @@ class OverfitCodec(Codec):
         return super().quality_encoder(image, **options)
 
     def preview_encoder(self, image: Image.Image, **options) -> Callable[[float], bytes] | None:
-        """Encodes of :data:`PREVIEW_FRACTION` of the iterations, when that is at least :data:`PREVIEW_MIN_ITERATIONS`."""
+        """Encodes of :data:`PREVIEW_FRACTION` of the iterations, when that is at least :data:`PREVIEW_MIN_ITERATIONS`.
+
+        Previews round to nearest: the rounding search costs about as much as a preview's training, and
+        the search corrects from where the real encodes land anyway.
+        """
         iterations = _iterations(self.resolve_options(options)) // PREVIEW_FRACTION
         if iterations < PREVIEW_MIN_ITERATIONS:
             return None
-        return lambda quality: self.encode(image, quality=quality, **{**options, "iterations": iterations})
+        return lambda quality: self.encode(image, quality=quality, **{**options, "iterations": iterations, "rdoq": 0})
 
     def decode(self, data: bytes) -> Image.Image:
         header, streams = unpack(data)

@@ -16,7 +16,8 @@ networks already trained on many images, unless ``start="random"``.
 
 Then each parameter group is quantized with the step ``2**-k`` that minimizes the loss including
 the parameters' own code length (they are coded as differences from the prior's values), group
-after group (:func:`quantize_networks`), and the encoder
+after group (:func:`quantize_networks`), the rounding of the latents is optionally revised for
+rate and distortion with those networks (:mod:`convpress.overfit.rdoq`), and the encoder
 computes, with the decoder's integer arithmetic, the reconstruction a decoder will produce.
 """
 
@@ -50,6 +51,7 @@ from convpress.overfit.laplace import zero_mean_bits
 from convpress.overfit.latents import level_shapes, soft_round_with_noise
 from convpress.overfit.parallel import Exchange, band_shard, workers
 from convpress.overfit.prior import Prior, prior_for, start_from_prior
+from convpress.overfit.rdoq import refine_latents
 from convpress.overfit.synthesis import BAND_PIXELS
 
 LEARNING_RATE = 1e-2
@@ -147,6 +149,7 @@ def fit(
     seed: int = 0,
     progress: bool | None = None,
     start: str = "prior",
+    rdoq_sweeps: int = 0,
 ) -> FitResult:
     """Overfit a model to ``image`` (uint8 [H, W, C], C = 1 or 3) for rate-distortion ``lmbda``.
 
@@ -156,6 +159,8 @@ def fit(
     ``progress``: show a tqdm bar with the current rate and PSNR (None: only on a terminal).
     ``start``: the networks' starting point, ``"prior"`` (the shipped :mod:`~convpress.overfit.prior`,
     where one is installed, which the quantized networks are then coded relative to) or ``"random"``.
+    ``rdoq_sweeps``: sweeps of rate-distortion optimized rounding over the latent levels after
+    training (:mod:`~convpress.overfit.rdoq`; 0: plain rounding).
     """
     if start not in STARTS:
         raise ValueError(f"unknown start {start!r}; choose from {', '.join(STARTS)}")
@@ -174,6 +179,11 @@ def fit(
         with torch.no_grad():
             latents = [torch.round(grid.detach()) for grid in model.latents]
             networks, bits = quantize_networks(model, latents, target, lmbda, None if prior is None else prior.parameters)
+            if rdoq_sweeps:
+                refined = refine_latents(model.networks, latents, target, lmbda, rdoq_sweeps, progress)
+                arm = model.networks["arm"]
+                bits += float(arm.bits(refined) - arm.bits(latents))
+                latents = refined
             exact = exact_networks(networks)
             integer_latents = [grid.numpy().astype(np.int64) for grid in latents]
             reconstruction = reconstruct(exact, integer_latents)
