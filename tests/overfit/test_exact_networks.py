@@ -24,7 +24,7 @@ from convpress.overfit.arm import (
     phase_grids,
     LevelSteps,
 )
-from convpress.overfit.fixedpoint import ONE, to_fixed
+from convpress.overfit.fixedpoint import ONE, ExactLayer, to_fixed
 from convpress.overfit.latents import ExactUpsampler, Upsampler, level_shapes
 from convpress.overfit.synthesis import ExactSynthesis, Synthesis
 
@@ -71,9 +71,12 @@ def _quantize(module: torch.nn.Module, bits: int = BITS) -> None:
             parameter.copy_(torch.round(parameter * 2**bits) / 2**bits)
 
 
-def _integer_layers(module: torch.nn.Module, bits: int = BITS) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def _integer_layers(module: torch.nn.Module, bits: int = BITS) -> list[ExactLayer]:
     layers = [m for m in module.modules() if hasattr(m, "weight") and hasattr(m, "bias")]
-    return [(torch.round(m.weight.detach().double() * 2**bits), torch.round(m.bias.detach().double() * 2**bits)) for m in layers]
+    return [
+        ExactLayer(torch.round(m.weight.detach().double() * 2**bits), torch.round(m.bias.detach().double() * 2**bits), bits, bits)
+        for m in layers
+    ]
 
 
 def _grids(height: int, width: int, levels: int, seed: int = 0) -> list[torch.Tensor]:
@@ -167,7 +170,7 @@ def test_exact_arm_matches_the_float_arm():
     fine, coarse = _grids(16, 24, 2, seed=2)
     with torch.no_grad():
         mean, log_scale = (_by_position(x, 16, 24) for x in arm(phase_grids(fine, coarse)))
-    exact = ExactArm(_integer_layers(arm), BITS, BITS)
+    exact = ExactArm(_integer_layers(arm))
     for row, contexts in enumerate(_decoder_contexts(fine, coarse)):
         exact_mean, exact_log_scale = exact(contexts)
         assert np.abs(exact_mean / ONE - mean[row].double().numpy()).max() < 8 / ONE
@@ -177,7 +180,7 @@ def test_exact_arm_matches_the_float_arm():
 
 def test_exact_arm_split_at_the_same_level_features_gives_the_same_bits():
     """The decoder sums the parent and phase features once per level: no result may change."""
-    exact = ExactArm(_integer_layers(_random_arm(4)), BITS, BITS)
+    exact = ExactArm(_integer_layers(_random_arm(4)))
     fine, coarse = _grids(10, 13, 2, seed=6)
     planes = fixed_context_planes(to_fixed(coarse), 10, 13)
     partial_sums = exact.level_partial_sums(planes)
@@ -253,7 +256,7 @@ def test_exact_upsampling_and_synthesis_match_float():
     with torch.no_grad():
         expected = synthesis(upsampler(grids))[0].double()
     stack = ExactUpsampler(torch.round(upsampler.taps.detach().double() * 2**BITS), BITS)([to_fixed(g) for g in grids])
-    got = ExactSynthesis(_integer_layers(synthesis), BITS, BITS)(stack) / ONE
+    got = ExactSynthesis(_integer_layers(synthesis))(stack) / ONE
     assert got.shape == expected.shape == (3, 19, 30)
     assert (got - expected).abs().max() < 1e-2
     assert expected.abs().max() > 1

@@ -15,7 +15,7 @@ from convpress.codecs.learned import LearnedCodec
 from convpress.codecs.overfit import OverfitCodec, encode_image, quality_to_lambda
 from convpress.coding.container import CpzHeader, ModelFamily, pack, unpack
 from convpress.errors import CodecUnavailableError, CorruptDataError, InvalidParameterError
-from convpress.overfit.bitstream import GROUPS, LAYOUT_VERSION, group_of
+from convpress.overfit.bitstream import LAYOUT_VERSION
 from convpress.overfit.encoder import fit
 from convpress.overfit.laplace import zero_mean_bits
 from convpress.overfit.prior import installed_priors, shipped_prior
@@ -89,13 +89,11 @@ def test_sniffing_tells_overfitted_from_learned_cpz_files(encoded):
 def test_networks_are_coded_relative_to_the_prior_named_in_the_header(encoded):
     _, data, result = encoded
     header = unpack(data)[0]
-    assert header.weights_hash == shipped_prior().weights_hash and unpack(data)[1][0][0] == LAYOUT_VERSION == 4
+    assert header.weights_hash == shipped_prior().weights_hash and unpack(data)[1][0][0] == LAYOUT_VERSION == 5
     networks = result.networks
-    relative = sum(zero_mean_bits(networks.coded_values(group)).min() for group in GROUPS)
-    whole = sum(
-        zero_mean_bits(np.concatenate([v.reshape(-1) for name, v in networks.values.items() if group_of(name) == group])).min()
-        for group in GROUPS
-    )
+    groups = networks.architecture.groups()
+    relative = sum(zero_mean_bits(networks.coded_values(group)).min() for group in groups)
+    whole = sum(zero_mean_bits(networks.values[group].reshape(-1)).min() for group in groups)
     assert relative < 0.7 * whole  # 30 iterations move the networks only a little from the prior
 
 
@@ -110,13 +108,14 @@ def test_a_file_coded_against_a_prior_that_is_not_installed_is_refused(encoded, 
         OverfitCodec().decode(data)
 
 
-@pytest.mark.parametrize(("name", "layout"), [("layout3-24x40", 3), ("layout2-16x16", 2)])
+@pytest.mark.parametrize(("name", "layout"), [("layout4-24x40", 4), ("layout3-24x40", 3), ("layout2-16x16", 2)])
 def test_files_of_earlier_stream_layouts_still_decode(name, layout):
-    """Written by the previous version: rows decoded in one step, networks coded against the earlier
-    prior (layout 3, which is kept for them) or whole (layout 2); the PNGs are what it decoded."""
+    """Written by earlier versions: networks quantized per network and kind (layouts 2 to 4), rows
+    decoded in one step (2 and 3), networks coded against the current prior (4), the earlier prior
+    (3, which is kept for them) or whole (2); the PNGs are what they decoded."""
     data = (DATA / f"{name}.cpz").read_bytes()
     header, streams = unpack(data)
-    assert streams[0][0] == layout and (header.weights_hash in installed_priors()) == (layout == 3)
+    assert streams[0][0] == layout and (header.weights_hash in installed_priors()) == (layout >= 3)
     expected = np.asarray(Image.open(DATA / f"{name}.png"))
     assert np.array_equal(np.asarray(OverfitCodec().decode(data)), expected)
 
@@ -142,8 +141,10 @@ def _repacked(data: bytes, **changes) -> bytes:
     [
         (lambda d: d[: len(d) // 2], "truncated"),
         (lambda d: d[:12], "truncated"),
-        (lambda d: _repacked(d, s0=b"\x01" + unpack(d)[1][0][1:]), "layout 1 is not supported .this convpress reads 2 and 3."),
-        (lambda d: _repacked(d, s0=unpack(d)[1][0][:-1]), "configuration of 14 bytes"),
+        (lambda d: _repacked(d, s0=b"\x01" + unpack(d)[1][0][1:]), "layout 1 is not supported .this convpress reads 2, 3, 4 and 5."),
+        (lambda d: _repacked(d, s0=unpack(d)[1][0][:-1]), "18 bytes of parameter groups, expected 19"),
+        (lambda d: _repacked(d, s0=unpack(d)[1][0][:3]), "configuration of 3 bytes"),
+        (lambda d: _repacked(d, s0=unpack(d)[1][0][:5] + b"\xff" * 19), "invalid exponent or table"),
         (lambda d: _repacked(d, s0=b"\x02\x00" + unpack(d)[1][0][2:]), "architecture out of range"),
         (lambda d: _repacked(d, s1=unpack(d)[1][1][:-8]), "corrupt|checksum"),
         (lambda d: _repacked(d, s1=bytes(b ^ 0x5A for b in unpack(d)[1][1])), "corrupt|checksum|too large"),

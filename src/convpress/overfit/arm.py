@@ -43,7 +43,7 @@ from torch.nn import functional as F
 
 from convpress.errors import CorruptDataError
 from convpress.overfit.banded import BandedSum
-from convpress.overfit.fixedpoint import ONE, ExactLinear, to_fixed
+from convpress.overfit.fixedpoint import ONE, ExactLayer, ExactLinear, to_fixed
 from convpress.overfit.laplace import LOG_SCALE_MAX, LOG_SCALE_MIN, table_index_and_base
 
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))
@@ -267,11 +267,12 @@ def _pad_rows(grids: torch.Tensor) -> torch.Tensor:
 class ExactArm:
     """The integer twin of :class:`Arm`, built from its quantized parameters."""
 
-    def __init__(self, layers: list[tuple[torch.Tensor, torch.Tensor]], weight_bits: int, bias_bits: int, context: Context = ROW_PASSES) -> None:
+    def __init__(self, layers: list[ExactLayer], context: Context = ROW_PASSES) -> None:
         self.context = context
         last = len(layers) - 1
         self.layers = [
-            ExactLinear(w, b, weight_bits, bias_bits, "ARM", relu=number < last) for number, (w, b) in enumerate(layers)
+            ExactLinear(layer.weight, layer.bias, layer.weight_bits, layer.bias_bits, "ARM", relu=number < last)
+            for number, layer in enumerate(layers)
         ]
 
     def __call__(self, contexts: torch.Tensor, partial: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -35,14 +35,12 @@ from tqdm import tqdm
 
 from convpress.deadline import check_deadline
 from convpress.overfit.bitstream import (
-    GROUPS,
     Architecture,
     ExactNetworks,
     QuantizedNetworks,
     Reference,
     exact_networks,
     float_networks,
-    group_of,
     reference_integers,
     to_integers,
 )
@@ -180,7 +178,8 @@ def fit(
             latents = [torch.round(grid.detach()) for grid in model.latents]
             networks, bits = quantize_networks(model, latents, target, lmbda, None if prior is None else prior.parameters)
             if rdoq_sweeps:
-                refined = refine_latents(model.networks, latents, target, lmbda, rdoq_sweeps, progress)
+                with torch_threads(processes):  # whole-image evaluations: two threads are 1.45x one
+                    refined = refine_latents(model.networks, latents, target, lmbda, rdoq_sweeps, progress)
                 arm = model.networks["arm"]
                 bits += float(arm.bits(refined) - arm.bits(latents))
                 latents = refined
@@ -311,6 +310,9 @@ def quantize_networks(
 ) -> tuple[QuantizedNetworks, float]:
     """Choose each group's exponent for the least ``MSE + lambda * bpp`` (parameters' bits included).
 
+    The groups are the architecture's (:meth:`~convpress.overfit.bitstream.Architecture.groups`): every
+    tensor since stream layout 5, the layers of a network differing by up to 5 in their best exponent.
+
     The parameters are coded as differences from ``reference`` (see :mod:`~convpress.overfit.bitstream`),
     so their bits are those of the differences.
 
@@ -334,8 +336,9 @@ def quantize_networks(
     bits: dict[str, int] = {}
     tables: dict[str, int] = {}
     parameter_bits: dict[str, float] = {}
-    for group in GROUPS:
-        names = [name for name in originals if group_of(name) == group]
+    architecture = model.architecture
+    for group in architecture.groups():
+        names = [name for name in originals if architecture.group_of(name) == group]
         term, evaluate = ("latent_bits", latent_bits) if group.startswith("arm") else ("distortion", distortion)
         best = (math.inf, 0, 0, 0.0, 0.0)
         for exponent in PARAMETER_BITS:
@@ -352,7 +355,7 @@ def quantize_networks(
                 best = (loss, exponent, int(np.argmin(candidate_bits)), float(candidate_bits.min()), trial[term])
         _, bits[group], tables[group], parameter_bits[group], terms[term] = best
         _set_quantized(parameters, originals, names, bits[group])
-    values = {name: to_integers(originals[name], bits[group_of(name)]) for name in originals}
+    values = {name: to_integers(originals[name], bits[architecture.group_of(name)]) for name in originals}
     networks = QuantizedNetworks(model.architecture, bits, values, tables, reference)
     return networks, terms["latent_bits"] + sum(parameter_bits.values())
 

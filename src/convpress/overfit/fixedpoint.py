@@ -16,6 +16,8 @@ every pixel by about half a unit per layer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from convpress.errors import CorruptDataError
@@ -56,6 +58,16 @@ def check_exact_sum(fan_in: int, weights: torch.Tensor, bias: torch.Tensor | Non
     worst = fan_in * ACTIVATION_LIMIT * largest_weight + largest_bias
     if worst >= EXACT_LIMIT:
         raise CorruptDataError(f"corrupt overfitted model: {what} parameters are too large to evaluate exactly")
+
+
+@dataclass(frozen=True)
+class ExactLayer:
+    """A quantized layer: integer weight and bias in units of ``2**-weight_bits`` and ``2**-bias_bits``."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor
+    weight_bits: int
+    bias_bits: int
 
 
 class ExactLinear:

@@ -70,6 +70,7 @@ def read_prior(path: Path) -> Prior:
         parameters = load(data)
         fields = json.loads(metadata["architecture"])
         fields.setdefault("row_passes", False)  # written before stream layout 4
+        fields.setdefault("tensor_groups", fields["row_passes"])  # before layout 5; the grouping leaves the networks as they are
         architecture = Architecture(**fields)
     except (SafetensorError, KeyError, TypeError, ValueError) as exc:
         raise ConvpressError(f"{path}: damaged overfit-codec prior ({exc})") from exc

@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from convpress.overfit.banded import BandedSum, row_bands
-from convpress.overfit.fixedpoint import ACTIVATION_LIMIT, FRACTION_BITS, ExactLinear, round_shift
+from convpress.overfit.fixedpoint import ACTIVATION_LIMIT, FRACTION_BITS, ExactLayer, ExactLinear, round_shift
 
 LAYOUT = ((1, False, True), (1, False, False), (3, True, True), (3, True, False))
 """(kernel size, residual, ReLU after) of each layer."""
@@ -97,10 +97,10 @@ def _band_squared_error(band: torch.Tensor, info: tuple[int, int, torch.Tensor],
 class ExactSynthesis:
     """Integer evaluation of the quantized synthesis on a fixed-point stack."""
 
-    def __init__(self, layers: list[tuple[torch.Tensor, torch.Tensor]], weight_bits: int, bias_bits: int) -> None:
+    def __init__(self, layers: list[ExactLayer]) -> None:
         self.layers = [
-            ExactLinear(w, b, weight_bits, bias_bits, "synthesis", relu=relu and not residual)
-            for (w, b), (_, residual, relu) in zip(layers, LAYOUT)
+            ExactLinear(layer.weight, layer.bias, layer.weight_bits, layer.bias_bits, "synthesis", relu=relu and not residual)
+            for layer, (_, residual, relu) in zip(layers, LAYOUT)
         ]
 
     def __call__(self, stack: torch.Tensor) -> torch.Tensor:
