@@ -46,8 +46,9 @@ from convpress.overfit.prior import Prior, installed_priors
 
 MODEL_NAME = "overfit"
 EFFORT_ITERATIONS = {"fast": 500, "medium": 1500, "slow": 4000}
-"""Sized from the measured ~0.34 CPU-s per iteration of a 768x512 image on one core: with two
-idle cores (about 1.7x one) `slow` trains in about 13 minutes, `medium` 5, `fast` 2 (docs/overfit.md)."""
+"""Sized from a 768x512 image on this project's 2-core machine, idle: 0.30 s per iteration on one core,
+0.205 s on two (1.47x), so `slow` trains for 13.7 minutes, `medium` 5.1, `fast` 1.7, and the two
+sweeps of RDOQ add under a minute on two threads (docs/overfit.md)."""
 MAX_PIXELS = 2**24
 """Largest image (16.7 megapixels): the encoder trains on the whole image at once."""
 PREVIEW_FRACTION = 8
