@@ -5,8 +5,9 @@ encode and decode time: wall clock and CPU seconds of the process and its helper
 sweep their own quality scale on the same images: HEVC intra through the ``heic`` codec (x265,
 4:4:4, preset slow), ``avif`` and ``jpegxl`` through convpress's codecs, and VVC intra (VVenC,
 4:2:0 10-bit, the only format its ffmpeg wrapper takes) through the ffmpeg binary of the
-``imageio-ffmpeg`` wheel when it has ``libvvenc``. BD-rates (Bjontegaard, cubic fit of log-rate
-over PSNR) compare each overfit curve with each anchor per image; a curve needs 2+ points.
+``imageio-ffmpeg`` wheel when it has ``libvvenc``. BD-rates (Bjontegaard, PCHIP of log-rate over
+PSNR, which needs only 2 points a curve) compare each overfit curve with each anchor per image, and
+their mean over the images is the subset's figure.
 
 The full run costs hours of CPU (the overfit encoder trains per image): pick a subset, e.g. one
 image at one rate with a short effort to check the setup::
@@ -18,7 +19,10 @@ How quality grows with the iteration count, on a crop so that long runs stay aff
     PYTHONPATH=src python benchmarks/overfit_kodak.py --images kodim23 --crop 128 256 256 --qualities 60 \
         --iterations 1000 3000 9000 --no-vvc
 
-Results go to stdout as a table and to ``--json`` if given.
+Results go to stdout as a table and to ``--json`` if given. ``--report`` prints the table and the
+BD-rates of rows saved earlier (one or more ``--json`` files, e.g. one per image) without encoding::
+
+    PYTHONPATH=src python benchmarks/overfit_kodak.py --report runs/kodim07.json runs/kodim14.json
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import resource
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +168,11 @@ def run(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def unique_rows(rows: Iterable[dict]) -> list[dict]:
+    """The rows with one per image, codec and quality, the last read winning (files share anchor rows)."""
+    return list({(row["image"], row["codec"], row["quality"]): row for row in rows}.values())
+
+
 def report(rows: list[dict]) -> None:
     print(f"\n{'image':8s} {'codec':16s} {'q':>5s} {'bpp':>7s} {'PSNR':>6s} {'enc s':>8s} {'enc cpu':>8s} {'dec s':>6s}")
     for row in rows:
@@ -170,6 +180,7 @@ def report(rows: list[dict]) -> None:
         print(f"{row['image']:8s} {row['codec']:16s} {row['quality']:5g} {row['bpp']:7.4f} {row['psnr']:6.2f} "
               f"{row['encode_s']:8.2f} {cpu} {row['decode_s']:6.3f}")
     print("\nBD-rate of each overfit curve against each anchor (%; negative = smaller files):")
+    per_pair: dict[tuple[str, str], dict[str, float | None]] = {}
     for image in sorted({row["image"] for row in rows}):
         curves: dict[str, list[dict]] = {}
         for row in rows:
@@ -179,6 +190,17 @@ def report(rows: list[dict]) -> None:
             for anchor in (c for c in curves if not c.startswith("overfit")):
                 value = bd_rate(curves[anchor], curves[test])
                 print(f"  {image} {test} vs {anchor}: " + ("n/a (needs 2+ overlapping points)" if value is None else f"{value:+.1f}%"))
+                per_pair.setdefault((test, anchor), {})[image] = value
+    report_means(per_pair)
+
+
+def report_means(per_pair: dict[tuple[str, str], dict[str, float | None]]) -> None:
+    """The mean BD-rate of each overfit curve against each anchor over the images that have both."""
+    print("\nMean BD-rate over the images (%):")
+    for (test, anchor), values in per_pair.items():
+        known = {image: value for image, value in values.items() if value is not None}
+        if known:
+            print(f"  {test} vs {anchor}: {np.mean(list(known.values())):+.1f}% over {len(known)} images ({', '.join(known)})")
 
 
 def main() -> None:
@@ -197,7 +219,12 @@ def main() -> None:
                         help="sweeps of rate-distortion optimized rounding (option rdoq; 0: nearest integers)")
     parser.add_argument("--no-vvc", action="store_true", help="skip the VVC anchor")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    parser.add_argument("--report", nargs="+", type=Path, metavar="JSON",
+                        help="encode nothing: print the table and BD-rates of the rows in these --json files")
     args = parser.parse_args()
+    if args.report:
+        report(unique_rows(row for path in args.report for row in json.loads(path.read_text())))
+        return
     rows = run(args)
     report(rows)
     if args.json:
